@@ -1,0 +1,21 @@
+export { createPublisher, Publisher, type Payload, type PublishOptions } from './publisher.js';
+export { DEFAULTS, type PublisherOptions, type TlsOptions } from './options.js';
+export type { PublisherEvent } from './events.js';
+export type { PublisherStats, PublisherStatus, CloseReport } from './stats.js';
+export type { HeadersInit } from './headers.js';
+export {
+  NatsOffloadError,
+  BufferFullError,
+  ConnectionError,
+  InvalidOptionError,
+  InvalidPayloadError,
+  InvalidSubjectError,
+  MaxPayloadExceededError,
+  MessageTooLargeError,
+  OptionNotCloneableError,
+  PublisherClosedError,
+  ServerError,
+  TimeoutError,
+  WorkerDiedError,
+  type BufferLimit,
+} from './errors.js';

@@ -1,0 +1,247 @@
+/**
+ * Publisher options: `PublisherOptions` (all optional, what users pass) → `ResolvedOptions` (all
+ * set) through `resolveOptions()`. Every default is here, with the reason it fits telemetry.
+ */
+import { InvalidOptionError, OptionNotCloneableError } from './errors.js';
+import type { ConnectionSettings, DrainSettings, WireTlsOptions } from './shared/protocol.js';
+
+export interface TlsOptions extends WireTlsOptions {}
+
+export interface PublisherOptions {
+  /** Server URL or list (`nats://host:port`, `tls://...`). Default `nats://127.0.0.1:4222`. */
+  servers?: string | string[];
+  /** Connection name shown by the server's monitoring. Default `nats-offload`. */
+  name?: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** An nkey seed (`SU...`) used to sign the server's nonce. */
+  nkeySeed?: string;
+  /** Contents of a `.creds` file (JWT + nkey seed). */
+  credentials?: string;
+  /** Path of a `.creds` file, read by the worker. */
+  credentialsFile?: string;
+  /** TLS by file paths or PEM strings. */
+  tls?: TlsOptions;
+  /** Bytes of frames held while not confirmed by the server; -1 = buffer nothing while disconnected. */
+  reconnectBufSize?: number;
+  /** Messages held while not confirmed by the server; `Infinity` = no message limit. */
+  reconnectBufMessages?: number;
+  /** Wait for the first connection before `createPublisher()` resolves. Default false. */
+  waitForConnect?: boolean;
+  /** Give up connecting after this many failed attempts per server; -1 = never. Default -1. */
+  maxReconnectAttempts?: number;
+  reconnectTimeWait?: number;
+  reconnectJitter?: number;
+  reconnectJitterTLS?: number;
+  /** Milliseconds between client PINGs; with `maxPingOut` decides how fast a stalled path is noticed. */
+  pingInterval?: number;
+  maxPingOut?: number;
+  /** Connect (and TLS handshake) timeout in milliseconds. */
+  timeout?: number;
+  noRandomize?: boolean;
+  ignoreClusterUpdates?: boolean;
+  /** Bytes handed to the socket but not yet confirmed by a PONG, at most. */
+  maxInFlightBytes?: number;
+  /** Default time `close()` spends draining before it reports the rest as unsent. */
+  closeTimeout?: number;
+  debug?: boolean;
+}
+
+export interface ResolvedOptions {
+  readonly connection: ConnectionSettings;
+  readonly drain: DrainSettings;
+  /** -1 or the byte limit. */
+  readonly reconnectBufSize: number;
+  /** Message limit; 0 = none. */
+  readonly reconnectBufMessages: number;
+  /** The byte budget for pending frames: the limit, or the default ring size when -1. */
+  readonly bufferBytes: number;
+  readonly waitForConnect: boolean;
+  readonly closeTimeout: number;
+}
+
+const MiB = 1024 * 1024;
+
+/** The defaults, and why each fits a telemetry publisher. */
+export const DEFAULTS = Object.freeze({
+  servers: 'nats://127.0.0.1:4222',
+  name: 'nats-offload',
+  /** 8 MiB like Go, C and Java: a few seconds of a busy emitter, a bounded memory cost. */
+  reconnectBufSize: 8 * MiB,
+  /** No message limit unless asked, as in Go; bytes bound memory already. */
+  reconnectBufMessages: Infinity,
+  waitForConnect: false,
+  /** Reconnect forever: the buffer is bounded, so retrying costs no memory (nats.js gives up after 10). */
+  maxReconnectAttempts: -1,
+  /** 1 s between attempts on one server, plus jitter, so a restarted server is found quickly. */
+  reconnectTimeWait: 1000,
+  reconnectJitter: 100,
+  reconnectJitterTLS: 1000,
+  /** 2 s × 2 outstanding PINGs: a silently stalled path is dropped in ≤ 6 s (nats.js: 2 min × 2). */
+  pingInterval: 2000,
+  maxPingOut: 2,
+  /** 5 s to connect, so a black-holed server in the list is skipped fast (nats.js: 20 s). */
+  timeout: 5000,
+  noRandomize: false,
+  ignoreClusterUpdates: false,
+  /** 4 MiB in flight keeps the socket busy on fast links yet bounds Node's write queue. */
+  maxInFlightBytes: 4 * MiB,
+  /** 256 KiB writes: large enough to amortise syscalls, small enough to interleave PINGs. */
+  maxWriteBytes: 256 * 1024,
+  closeTimeout: 5000,
+  debug: false,
+});
+
+const KNOWN = new Set<string>([
+  'servers', 'name', 'user', 'pass', 'token', 'nkeySeed', 'credentials', 'credentialsFile', 'tls',
+  'reconnectBufSize', 'reconnectBufMessages', 'waitForConnect', 'maxReconnectAttempts',
+  'reconnectTimeWait', 'reconnectJitter', 'reconnectJitterTLS', 'pingInterval', 'maxPingOut',
+  'timeout', 'noRandomize', 'ignoreClusterUpdates', 'maxInFlightBytes', 'closeTimeout', 'debug',
+]);
+
+const NOT_CLONEABLE_HINT: Record<string, string> = {
+  authenticator:
+    'the worker thread cannot receive functions; pass credentials (`credentials` text or `credentialsFile` path), `nkeySeed`, `user`/`pass` or `token` instead',
+  reconnectDelayHandler: 'use reconnectTimeWait, reconnectJitter and reconnectJitterTLS instead',
+};
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return `\`${JSON.stringify(v)}\` (string)`;
+  if (typeof v === 'function') return 'a function';
+  if (v === null) return '`null`';
+  if (typeof v === 'object') return `an object (${Object.prototype.toString.call(v)})`;
+  return `\`${String(v)}\` (${typeof v})`;
+}
+
+function fail(name: string, expectation: string, got: unknown): never {
+  throw new InvalidOptionError(`options.${name} must be ${expectation}, got ${describe(got)}`);
+}
+
+function int(name: string, v: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    fail(name, `an integer from ${min} to ${max}`, v);
+  }
+  return v;
+}
+
+function bool(name: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') fail(name, 'a boolean', v);
+  return v;
+}
+
+function str(name: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.length === 0) fail(name, 'a non-empty string', v);
+  return v;
+}
+
+function servers(v: unknown): string[] {
+  if (v === undefined) return [DEFAULTS.servers];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length === 0) fail('servers', 'a URL string or a non-empty array of them', v);
+  return list.map((s: unknown, i) => {
+    if (typeof s !== 'string' || s.trim() === '') fail(`servers[${i}]`, 'a non-empty string', s);
+    return s.trim();
+  });
+}
+
+function tls(v: unknown): WireTlsOptions | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail('tls', 'an object', v);
+  const allowed = ['caFile', 'certFile', 'keyFile', 'ca', 'cert', 'key', 'handshakeFirst'];
+  const out: Record<string, string | boolean> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (!allowed.includes(k)) fail(`tls.${k}`, `one of ${allowed.join(', ')} (PEM text or file paths)`, val);
+    if (k === 'handshakeFirst') out[k] = bool('tls.handshakeFirst', val, false);
+    else if (typeof val === 'string') out[k] = val;
+    else if (val !== undefined) {
+      if (typeof val === 'function') throw new OptionNotCloneableError(`options.tls.${k} is a function; pass PEM text or a file path`);
+      fail(`tls.${k}`, 'a string (PEM text or a file path)', val);
+    }
+  }
+  return out as WireTlsOptions;
+}
+
+/**
+ * @throws {InvalidOptionError} an option is unknown, out of range or of the wrong type
+ * @throws {OptionNotCloneableError} an option cannot be sent to the worker (a function)
+ */
+export function resolveOptions(input: PublisherOptions | undefined): ResolvedOptions {
+  const o: Record<string, unknown> = (input ?? {}) as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null) fail('', 'an object', o);
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'function') {
+      throw new OptionNotCloneableError(
+        `options.${k} is a function, which cannot cross to the worker thread: ${NOT_CLONEABLE_HINT[k] ?? 'pass plain data'}`,
+      );
+    }
+    if (!KNOWN.has(k)) {
+      throw new InvalidOptionError(`options.${k} is not an option of nats-offload (known: ${[...KNOWN].join(', ')})`);
+    }
+  }
+
+  let reconnectBufSize = DEFAULTS.reconnectBufSize;
+  if (o.reconnectBufSize !== undefined) {
+    const v = o.reconnectBufSize;
+    if (v !== -1 && (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1024 * MiB)) {
+      fail('reconnectBufSize', '-1 (no buffering while disconnected) or an integer from 1 to 1073741824 bytes', v);
+    }
+    reconnectBufSize = v as number;
+  }
+  let reconnectBufMessages = 0;
+  if (o.reconnectBufMessages !== undefined && o.reconnectBufMessages !== Infinity) {
+    reconnectBufMessages = int('reconnectBufMessages', o.reconnectBufMessages, 0, 1, 2 ** 30);
+  }
+  const bufferBytes = reconnectBufSize === -1 ? DEFAULTS.reconnectBufSize : reconnectBufSize;
+  const maxInFlightBytes = int('maxInFlightBytes', o.maxInFlightBytes, DEFAULTS.maxInFlightBytes, 1024, 1024 * MiB);
+
+  const connection: ConnectionSettings = {
+    servers: servers(o.servers),
+    name: str('name', o.name) ?? DEFAULTS.name,
+    ...optional('user', str('user', o.user)),
+    ...optional('pass', typeof o.pass === 'string' ? o.pass : str('pass', o.pass)),
+    ...optional('token', str('token', o.token)),
+    ...optional('nkeySeed', str('nkeySeed', o.nkeySeed)),
+    ...optional('credentials', str('credentials', o.credentials)),
+    ...optional('credentialsFile', str('credentialsFile', o.credentialsFile)),
+    ...optional('tls', tls(o.tls)),
+    noRandomize: bool('noRandomize', o.noRandomize, DEFAULTS.noRandomize),
+    ignoreClusterUpdates: bool('ignoreClusterUpdates', o.ignoreClusterUpdates, DEFAULTS.ignoreClusterUpdates),
+    timeout: int('timeout', o.timeout, DEFAULTS.timeout, 1, 600_000),
+    pingInterval: int('pingInterval', o.pingInterval, DEFAULTS.pingInterval, 10, 3_600_000),
+    maxPingOut: int('maxPingOut', o.maxPingOut, DEFAULTS.maxPingOut, 1, 1000),
+    maxReconnectAttempts: int('maxReconnectAttempts', o.maxReconnectAttempts, DEFAULTS.maxReconnectAttempts, -1),
+    reconnectTimeWait: int('reconnectTimeWait', o.reconnectTimeWait, DEFAULTS.reconnectTimeWait, 0, 3_600_000),
+    reconnectJitter: int('reconnectJitter', o.reconnectJitter, DEFAULTS.reconnectJitter, 0, 3_600_000),
+    reconnectJitterTLS: int('reconnectJitterTLS', o.reconnectJitterTLS, DEFAULTS.reconnectJitterTLS, 0, 3_600_000),
+    debug: bool('debug', o.debug, DEFAULTS.debug),
+  };
+  if (connection.user !== undefined && connection.pass === undefined) fail('pass', 'set when options.user is set', undefined);
+  if (connection.credentials !== undefined && connection.credentialsFile !== undefined) {
+    fail('credentials', 'unset when options.credentialsFile is set (choose one)', '<credentials text>');
+  }
+
+  const drain: DrainSettings = {
+    maxInFlightBytes: Math.min(maxInFlightBytes, Math.max(1024, Math.floor(bufferBytes / 2))),
+    maxWriteBytes: DEFAULTS.maxWriteBytes,
+    lowWaterBytes: Math.floor(bufferBytes / 2),
+    lowWaterMessages: Math.floor(reconnectBufMessages / 2),
+    bufferWhileDisconnected: reconnectBufSize !== -1,
+  };
+  return {
+    connection,
+    drain,
+    reconnectBufSize,
+    reconnectBufMessages,
+    bufferBytes,
+    waitForConnect: bool('waitForConnect', o.waitForConnect, DEFAULTS.waitForConnect),
+    closeTimeout: int('closeTimeout', o.closeTimeout, DEFAULTS.closeTimeout, 0, 3_600_000),
+  };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}

@@ -1,0 +1,417 @@
+/**
+ * The main-thread publisher: validates and encodes each message into the shared ring, and talks
+ * to the worker (started through piscina) for everything that is not a publish.
+ */
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import {
+  BufferFullError,
+  ConnectionError,
+  InvalidPayloadError,
+  MaxPayloadExceededError,
+  MessageTooLargeError,
+  NatsOffloadError,
+  PublisherClosedError,
+  TimeoutError,
+  WorkerDiedError,
+  reviveError,
+} from './errors.js';
+import { EventHub, type PublisherEvent } from './events.js';
+import { encodeHeaders, type HeadersInit } from './headers.js';
+import { resolveOptions, type PublisherOptions, type ResolvedOptions } from './options.js';
+import { REJECT_TOO_LARGE, RingWriter } from './ring-writer.js';
+import {
+  CONFIRMED_POS,
+  CONNECTION,
+  CONNECTION_NAMES,
+  Connection,
+  DEFAULT_MAX_PAYLOAD,
+  MAX_PAYLOAD,
+  STATE,
+  Stat,
+  State,
+  allocateRing,
+  geometryFor,
+  viewsOf,
+  type RingViews,
+} from './shared/layout.js';
+import type { MainMessage, WorkerExit, WorkerMessage, WorkerTask } from './shared/protocol.js';
+import type { CloseReport, PublisherStats, PublisherStatus } from './stats.js';
+import { SubjectCache, encodeText, validateSubject } from './subjects.js';
+import { workerFilename } from './worker-path.js';
+
+export interface PublishOptions {
+  /** Reply subject sent with the message. */
+  reply?: string;
+  /** Message headers; need a server with headers support (nats-server 2.2+). */
+  headers?: HeadersInit;
+}
+
+/** A payload: bytes (copied, so the caller may reuse the buffer at once) or a string sent as UTF-8. */
+export type Payload = Uint8Array | string;
+
+export class Publisher implements AsyncDisposable {
+  private readonly views: RingViews;
+  private readonly control: Int32Array;
+  private readonly writer: RingWriter;
+  private readonly subjects = new SubjectCache();
+  private readonly hub = new EventHub();
+  private readonly pool: Piscina;
+  private readonly port: MessagePort;
+  private readonly task: Promise<WorkerExit>;
+  private readonly flushes = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private flushIds = 0;
+  private rejectedCount = 0;
+  private rejectedBytesCount = 0;
+  private readonly rejectedBy = { bytes: 0, messages: 0, disconnected: 0 };
+  private unsentCount = 0;
+  private closing: Promise<CloseReport> | undefined;
+  private report: CloseReport | undefined;
+  private deathError: WorkerDiedError | undefined;
+  private readonly firstConnect: Promise<void>;
+  private settleFirstConnect: ((e?: Error) => void) | undefined;
+  private headersSupported = true;
+  private readonly closedPromise: Promise<void | Error>;
+  private resolveClosed!: (v: void | Error) => void;
+
+  /** @internal use `createPublisher()`. */
+  constructor(private readonly options: ResolvedOptions) {
+    const geometry = geometryFor(options.bufferBytes);
+    const ring = allocateRing(geometry);
+    this.views = viewsOf(ring, geometry);
+    this.control = this.views.control;
+    this.control[MAX_PAYLOAD] = DEFAULT_MAX_PAYLOAD;
+    this.control[STATE] = options.drain.bufferWhileDisconnected ? State.OPEN : State.DISCONNECTED;
+    this.control[CONNECTION] = Connection.CONNECTING;
+    this.writer = new RingWriter(this.views, {
+      bytes: Math.min(options.bufferBytes, geometry.capacity),
+      messages: options.reconnectBufMessages,
+      lowWaterBytes: options.drain.lowWaterBytes,
+      lowWaterMessages: options.reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : options.drain.lowWaterMessages,
+    });
+    this.closedPromise = new Promise((r) => (this.resolveClosed = r));
+    this.firstConnect = new Promise<void>((resolve, reject) => {
+      this.settleFirstConnect = (e) => (e === undefined ? resolve() : reject(e));
+    });
+    this.firstConnect.catch(() => {});
+
+    // atomics 'disabled': piscina would otherwise park the idle worker in a blocking Atomics.wait,
+    // stalling the socket it owns. min = max = 1 keeps the one thread alive without idleTimeout.
+    this.pool = new Piscina({
+      filename: workerFilename(),
+      minThreads: 1,
+      maxThreads: 1,
+      atomics: 'disabled',
+      concurrentTasksPerWorker: 1,
+    });
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.port.on('message', (m: WorkerMessage) => this.onWorkerMessage(m));
+    // Events must not keep the process alive by themselves; the worker thread decides that.
+    this.port.unref();
+    const task: WorkerTask = { ring, geometry, connection: options.connection, drain: options.drain, port: port2 };
+    this.task = this.pool.run(task, { transferList: [port2] }) as Promise<WorkerExit>;
+    this.task.then(
+      (exit) => this.onWorkerExit(exit),
+      (err: unknown) => this.onWorkerDeath(err),
+    );
+  }
+
+  /** 'connecting' until the first connection, then 'connected' / 'reconnecting', and 'closed'. */
+  get status(): PublisherStatus {
+    return CONNECTION_NAMES[Atomics.load(this.control, CONNECTION)] ?? 'closed';
+  }
+
+  /** The shared full flag: true while publishes are refused for lack of room (or disconnected with -1). */
+  get full(): boolean {
+    return !this.writer.reopenIfRoom();
+  }
+
+  /**
+   * Copies the message into the buffer; the worker sends it.
+   * @throws {BufferFullError} the byte or message limit is reached, or disconnected with reconnectBufSize -1
+   * @throws {InvalidSubjectError} @throws {InvalidPayloadError} @throws {MaxPayloadExceededError}
+   * @throws {MessageTooLargeError} @throws {PublisherClosedError} @throws {WorkerDiedError}
+   */
+  publish(subject: string, payload: Payload, options?: PublishOptions): void {
+    if (!this.tryPublish(subject, payload, options)) throw new BufferFullError(this.limitName());
+  }
+
+  /**
+   * Like `publish()`, but returns false instead of throwing when the buffer is full.
+   * Still throws for bad input and after close: those are bugs, not back-pressure.
+   */
+  tryPublish(subject: string, payload: Payload, options?: PublishOptions): boolean {
+    if (options !== undefined) return this.tryPublishWith(subject, payload, options);
+    const prefix = this.subjects.prefix(subject);
+    let size: number;
+    if (typeof payload === 'string') size = Buffer.byteLength(payload, 'utf8');
+    else if (payload instanceof Uint8Array) size = payload.length;
+    else throw invalidPayload(payload);
+    if (size > Atomics.load(this.control, MAX_PAYLOAD)) throw new MaxPayloadExceededError(size, Atomics.load(this.control, MAX_PAYLOAD));
+    if (this.writer.tryWrite(prefix, payload, size)) return true;
+    return this.refused(size, RingWriter.frameBytes(prefix.length, size));
+  }
+
+  private tryPublishWith(subject: string, payload: Payload, options: PublishOptions): boolean {
+    if (options === null || typeof options !== 'object') throw new InvalidPayloadError('publish options must be an object');
+    validateSubject(subject);
+    if (options.reply !== undefined) validateSubject(options.reply, 'reply subject');
+    let size: number;
+    if (typeof payload === 'string') size = Buffer.byteLength(payload, 'utf8');
+    else if (payload instanceof Uint8Array) size = payload.length;
+    else throw invalidPayload(payload);
+    const reply = options.reply === undefined ? '' : `${options.reply} `;
+    let head: Uint8Array;
+    let total = size;
+    if (options.headers !== undefined) {
+      if (!this.headersSupported) throw new InvalidPayloadError('the server does not support headers');
+      const hdr = encodeHeaders(options.headers);
+      const hlen = Buffer.byteLength(hdr);
+      total = hlen + size;
+      head = encodeText(`HPUB ${subject} ${reply}${hlen} ${total}\r\n${hdr}`);
+    } else {
+      head = encodeText(`PUB ${subject} ${reply}${size}\r\n`);
+    }
+    const max = Atomics.load(this.control, MAX_PAYLOAD);
+    if (total > max) throw new MaxPayloadExceededError(total, max);
+    if (this.writer.tryWriteHead(head, payload, size)) return true;
+    return this.refused(size, head.length + size + 2);
+  }
+
+  /** Slow path of a refused write: throws for closed / dead / too large, else counts and returns false. */
+  private refused(size: number, frameBytes: number): false {
+    const why = this.writer.rejection;
+    if (why === State.CLOSED) throw new PublisherClosedError('publish after close()');
+    if (why === State.WORKER_DIED) throw this.deathError ?? new WorkerDiedError();
+    if (why === REJECT_TOO_LARGE) throw new MessageTooLargeError(frameBytes, this.options.bufferBytes);
+    this.rejectedCount++;
+    this.rejectedBytesCount += size;
+    if (why === State.FULL_MESSAGES) this.rejectedBy.messages++;
+    else if (why === State.DISCONNECTED) this.rejectedBy.disconnected++;
+    else this.rejectedBy.bytes++;
+    return false;
+  }
+
+  private limitName(): 'bytes' | 'messages' | 'disconnected' {
+    const why = this.writer.rejection;
+    return why === State.FULL_MESSAGES ? 'messages' : why === State.DISCONNECTED ? 'disconnected' : 'bytes';
+  }
+
+  /**
+   * Resolves once everything published before the call was written out and the server answered a
+   * PING sent after it. Waits through reconnects.
+   * @throws {TimeoutError} when `timeout` ms pass first
+   * @throws {PublisherClosedError} @throws {WorkerDiedError} when the publisher stops before that
+   */
+  flush(options?: { timeout?: number }): Promise<void> {
+    if (this.deathError !== undefined) return Promise.reject(this.deathError);
+    if (this.report !== undefined) return Promise.reject(new PublisherClosedError('flush after close()'));
+    const position = this.writer.position;
+    if (Atomics.load(this.control, CONFIRMED_POS) === (position | 0)) return Promise.resolve();
+    const id = ++this.flushIds;
+    const done = new Promise<void>((resolve, reject) => this.flushes.set(id, { resolve, reject }));
+    this.post({ type: 'flush', id, position });
+    const timeout = options?.timeout;
+    if (timeout === undefined) return done;
+    return new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        this.flushes.delete(id);
+        reject(new TimeoutError(`flush did not complete within ${timeout} ms`));
+      }, timeout);
+      done.then(resolve, reject).finally(() => clearTimeout(t));
+    });
+  }
+
+  /** A synchronous snapshot of the counters in shared memory. */
+  stats(): PublisherStats {
+    const s = this.views.stats;
+    const accepted = this.writer.acceptedMessages;
+    const sent = s[Stat.CONFIRMED_MSGS]!;
+    const dropped = s[Stat.DROPPED_OVERSIZE]!;
+    const since = s[Stat.DISCONNECTED_SINCE]!;
+    const outageMs = since > 0 ? Date.now() - since : 0;
+    return {
+      accepted,
+      acceptedBytes: this.writer.acceptedBytes,
+      rejected: this.rejectedCount,
+      rejectedBytes: this.rejectedBytesCount,
+      rejectedByLimit: { ...this.rejectedBy },
+      sent,
+      sentBytes: s[Stat.CONFIRMED_BYTES]!,
+      written: s[Stat.SENT_MSGS]!,
+      resent: s[Stat.RESENT_MSGS]!,
+      pendingMessages: accepted - sent - dropped - this.unsentCount,
+      pendingBytes: this.report === undefined ? this.writer.pendingBytes() : 0,
+      droppedOversize: dropped,
+      unsent: this.unsentCount,
+      reconnects: s[Stat.RECONNECTS]!,
+      disconnects: s[Stat.DISCONNECTS]!,
+      serverErrors: s[Stat.SERVER_ERRORS]!,
+      outageMs,
+      disconnectedMs: s[Stat.DISCONNECTED_TOTAL_MS]! + outageMs,
+      status: this.status,
+      full: this.full,
+    };
+  }
+
+  /** A new async iterator of status events (connect, disconnect, reconnect, error, closed). */
+  events(): AsyncIterableIterator<PublisherEvent> {
+    return this.hub.iterator();
+  }
+
+  /** Resolves when the publisher has closed: to the error that ended it, if one did. */
+  closed(): Promise<void | Error> {
+    return this.closedPromise;
+  }
+
+  /**
+   * Stops accepting, drains what it can within `timeout` ms (default `closeTimeout`), closes the
+   * connection and resolves with what was sent and what was not. Idempotent.
+   */
+  close(options?: { timeout?: number }): Promise<CloseReport> {
+    if (this.closing !== undefined) return this.closing;
+    const timeoutMs = options?.timeout ?? this.options.closeTimeout;
+    this.writer.terminate(State.CLOSED);
+    this.closing = this.shutdown(timeoutMs);
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal resolves on the first connection (createPublisher's waitForConnect). */
+  waitForFirstConnect(): Promise<void> {
+    return this.firstConnect;
+  }
+
+  private async shutdown(timeoutMs: number): Promise<CloseReport> {
+    let error: Error | undefined = this.deathError;
+    if (error === undefined) {
+      this.post({ type: 'close', timeoutMs });
+      // The worker bounds its own drain; this guard only covers a worker that stopped answering.
+      let guard: NodeJS.Timeout | undefined;
+      const stuck = new Promise<'stuck'>((r) => (guard = setTimeout(() => r('stuck'), timeoutMs + 5000)));
+      const exit = await Promise.race([this.task.then((e) => e, () => undefined), stuck]);
+      clearTimeout(guard);
+      if (exit === 'stuck') error = new WorkerDiedError('the worker did not finish closing in time');
+      else if (exit?.error !== undefined) error = reviveError(exit.error);
+      else if (this.deathError !== undefined) error = this.deathError;
+    }
+    return this.finish(error);
+  }
+
+  private async finish(error: Error | undefined): Promise<CloseReport> {
+    if (this.report !== undefined) return this.report;
+    Atomics.store(this.control, CONNECTION, Connection.CLOSED);
+    const s = this.views.stats;
+    const sent = s[Stat.CONFIRMED_MSGS]!;
+    const dropped = s[Stat.DROPPED_OVERSIZE]!;
+    this.unsentCount = this.writer.acceptedMessages - sent - dropped;
+    const report: CloseReport = {
+      accepted: this.writer.acceptedMessages,
+      sent,
+      unsent: this.unsentCount,
+      resent: s[Stat.RESENT_MSGS]!,
+      rejected: this.rejectedCount,
+      droppedOversize: dropped,
+      ...(error === undefined ? {} : { error }),
+    };
+    this.report = report;
+    for (const f of this.flushes.values()) {
+      f.reject(error instanceof WorkerDiedError ? error : new PublisherClosedError('closed before the flush completed'));
+    }
+    this.flushes.clear();
+    this.settleFirstConnect?.(error ?? new PublisherClosedError('closed before the first connection'));
+    this.port.close();
+    await this.pool.destroy().catch(() => {});
+    this.hub.push({ type: 'closed', report });
+    this.hub.end();
+    this.resolveClosed(error);
+    return report;
+  }
+
+  private post(m: MainMessage): void {
+    this.port.postMessage(m);
+  }
+
+  private onWorkerMessage(m: WorkerMessage): void {
+    switch (m.type) {
+      case 'connect':
+      case 'reconnect':
+        this.headersSupported = m.headers;
+        this.hub.push({ type: m.type, server: m.server });
+        if (m.type === 'connect') this.settleFirstConnect?.();
+        break;
+      case 'disconnect':
+        this.hub.push({ type: 'disconnect', server: m.server });
+        break;
+      case 'error':
+        this.hub.push({ type: 'error', error: reviveError(m.error) });
+        break;
+      case 'flushed': {
+        const f = this.flushes.get(m.id);
+        this.flushes.delete(m.id);
+        if (f !== undefined) {
+          if (m.error === undefined) f.resolve();
+          else f.reject(reviveError(m.error));
+        }
+        break;
+      }
+    }
+  }
+
+  private onWorkerExit(exit: WorkerExit): void {
+    if (this.closing !== undefined) return;
+    // The connection closed for good (maxReconnectAttempts exhausted, auth refused): close too.
+    const error = exit.error === undefined ? new ConnectionError('connection closed') : reviveError(exit.error);
+    this.hub.push({ type: 'error', error });
+    this.settleFirstConnect?.(error);
+    this.writer.terminate(State.CLOSED);
+    this.closing = this.finish(error);
+  }
+
+  private onWorkerDeath(err: unknown): void {
+    const cause = err instanceof Error ? err : new Error(String(err));
+    this.deathError = new WorkerDiedError(`the publisher worker thread died: ${cause.message}`, { cause });
+    this.writer.terminate(State.WORKER_DIED);
+    this.hub.push({ type: 'error', error: this.deathError });
+    this.settleFirstConnect?.(this.deathError);
+    if (this.closing === undefined) this.closing = this.finish(this.deathError);
+  }
+
+  /** @internal test hook: make the worker throw, as a bug in it would. */
+  crashWorkerForTest(): void {
+    this.post({ type: 'crash' });
+  }
+
+  /** @internal test hook: terminate the worker thread from outside. */
+  async terminateWorkerForTest(): Promise<void> {
+    for (const t of this.pool.threads) await t.terminate();
+  }
+}
+
+function invalidPayload(payload: unknown): NatsOffloadError {
+  const what = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
+  return new InvalidPayloadError(`payload must be a Uint8Array (or Buffer) or a string, got ${what}`);
+}
+
+/**
+ * Starts the worker thread and returns the publisher. Resolves once the worker runs, without
+ * waiting for a server (publishes are buffered), unless `waitForConnect` is set.
+ * @throws {InvalidOptionError} @throws {OptionNotCloneableError}
+ */
+export async function createPublisher(options?: PublisherOptions): Promise<Publisher> {
+  const resolved = resolveOptions(options);
+  const pub = new Publisher(resolved);
+  if (resolved.waitForConnect) {
+    try {
+      await pub.waitForFirstConnect();
+    } catch (e) {
+      await pub.close({ timeout: 0 });
+      throw e;
+    }
+  }
+  return pub;
+}

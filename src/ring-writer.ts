@@ -1,0 +1,221 @@
+/**
+ * The producer side of the ring: encodes NATS frames straight into shared memory.
+ * Runs on the caller's thread for every publish, so it allocates nothing and stores one atomic.
+ */
+import {
+  ACCEPTED_MSGS,
+  CONFIRMED_POS,
+  FIRST_TERMINAL_STATE,
+  RELEASED_MSGS,
+  STATE,
+  State,
+  WORKER_IDLE,
+  WRITE_POS,
+  type RingViews,
+} from './shared/layout.js';
+
+/** `rejection` value for a frame larger than the whole byte limit. */
+export const REJECT_TOO_LARGE = -1;
+const CR = 13;
+const LF = 10;
+
+export interface WriterLimits {
+  /** Pending frame bytes allowed (<= ring capacity). */
+  readonly bytes: number;
+  /** Pending messages allowed; 0 = no limit. */
+  readonly messages: number;
+  /** Below these the full state is lifted (hysteresis). */
+  readonly lowWaterBytes: number;
+  readonly lowWaterMessages: number;
+}
+
+export class RingWriter {
+  private readonly control: Int32Array;
+  private readonly records: Int32Array;
+  private readonly bytes: Uint8Array;
+  /** The same memory as `bytes`, for Buffer.write of string payloads without a temporary. */
+  private readonly text: Buffer;
+  private readonly mask: number;
+  private readonly recordMask: number;
+  private readonly capacity: number;
+  /** Own positions: only this thread moves them, so they live in locals, not shared memory. */
+  private writePos = 0;
+  private writeRec = 0;
+  private acceptedMsgs32 = 0;
+  /** Why the last reserve() failed: a State value. */
+  rejection: number = State.OPEN;
+  acceptedMessages = 0;
+  acceptedBytes = 0;
+
+  constructor(
+    views: RingViews,
+    private readonly limits: WriterLimits,
+  ) {
+    this.control = views.control;
+    this.records = views.records;
+    this.bytes = views.bytes;
+    this.text = Buffer.from(views.bytes.buffer, views.bytes.byteOffset, views.bytes.byteLength);
+    this.capacity = views.geometry.capacity;
+    this.mask = this.capacity - 1;
+    this.recordMask = views.geometry.recordCapacity - 1;
+  }
+
+  /** Bytes a `PUB` frame takes: prefix (`PUB subj `), length digits, CRLF, payload, CRLF. */
+  static frameBytes(prefixBytes: number, size: number): number {
+    return prefixBytes + digits(size) + 4 + size;
+  }
+
+  /**
+   * Writes `prefix` + size + CRLF + payload + CRLF as one record. `size` is the payload's byte
+   * length (for strings, its UTF-8 length). Returns false, with `rejection` set, when full or closed.
+   */
+  tryWrite(prefix: Uint8Array, payload: Uint8Array | string, size: number): boolean {
+    const frame = prefix.length + digits(size) + 4 + size;
+    let o = this.reserve(frame);
+    if (o < 0) return false;
+    const b = this.bytes;
+    o = copySmall(b, prefix, o);
+    o = writeDecimal(b, o, size);
+    b[o++] = CR;
+    b[o++] = LF;
+    if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
+    else copyBytes(b, payload, o);
+    o += size;
+    b[o++] = CR;
+    b[o] = LF;
+    this.commit(frame, size);
+    return true;
+  }
+
+  /** Writes a frame whose head (everything before the payload) was built by the caller. */
+  tryWriteHead(head: Uint8Array, payload: Uint8Array | string, size: number): boolean {
+    const frame = head.length + size + 2;
+    let o = this.reserve(frame);
+    if (o < 0) return false;
+    const b = this.bytes;
+    b.set(head, o);
+    o += head.length;
+    if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
+    else copyBytes(b, payload, o);
+    o += size;
+    b[o++] = CR;
+    b[o] = LF;
+    this.commit(frame, size);
+    return true;
+  }
+
+  /** Pending bytes and messages, from this thread's positions and the worker's releases. */
+  pendingBytes(): number {
+    return (this.writePos - Atomics.load(this.control, CONFIRMED_POS)) >>> 0;
+  }
+  pendingMessages(): number {
+    return (this.acceptedMsgs32 - Atomics.load(this.control, RELEASED_MSGS)) >>> 0;
+  }
+  get position(): number {
+    return this.writePos;
+  }
+
+  /** Lifts a full state if the worker has released enough since; true if now open. */
+  reopenIfRoom(): boolean {
+    const s = Atomics.load(this.control, STATE);
+    if (s === State.OPEN) return true;
+    if (s === State.FULL_BYTES || s === State.FULL_MESSAGES) {
+      if (this.pendingBytes() <= this.limits.lowWaterBytes && this.pendingMessages() <= this.limits.lowWaterMessages) {
+        Atomics.compareExchange(this.control, STATE, s, State.OPEN);
+        return Atomics.load(this.control, STATE) === State.OPEN;
+      }
+    }
+    return false;
+  }
+
+  /** Moves STATE to a terminal value (closed, worker died); publishes fail from then on. */
+  terminate(state: number): void {
+    for (;;) {
+      const s = Atomics.load(this.control, STATE);
+      if (s >= FIRST_TERMINAL_STATE) return;
+      if (Atomics.compareExchange(this.control, STATE, s, state) === s) return;
+    }
+  }
+
+  /** Offset where a frame of `frame` bytes may be written, or -1 with `rejection` set. */
+  private reserve(frame: number): number {
+    const c = this.control;
+    if (frame > this.limits.bytes) {
+      this.rejection = REJECT_TOO_LARGE;
+      return -1;
+    }
+    if (Atomics.load(c, STATE) !== State.OPEN && !this.reopenIfRoom()) {
+      this.rejection = Atomics.load(c, STATE);
+      return -1;
+    }
+    const w = this.writePos;
+    const off = w & this.mask;
+    const tail = this.capacity - off;
+    const pad = frame > tail ? tail : 0;
+    if (((w - Atomics.load(c, CONFIRMED_POS)) >>> 0) + pad + frame > this.limits.bytes) return this.raise(State.FULL_BYTES);
+    if (this.limits.messages !== 0 && this.pendingMessages() >= this.limits.messages) return this.raise(State.FULL_MESSAGES);
+    if (pad === 0) return off;
+    // The frame would cross the end: a padding record covers the tail, the frame starts at 0.
+    this.records[this.writeRec & this.recordMask] = -pad;
+    this.writeRec = (this.writeRec + 1) | 0;
+    this.writePos = (w + pad) >>> 0;
+    return 0;
+  }
+
+  private raise(state: number): number {
+    Atomics.compareExchange(this.control, STATE, State.OPEN, state);
+    this.rejection = Atomics.load(this.control, STATE);
+    return -1;
+  }
+
+  private commit(frame: number, size: number): void {
+    const c = this.control;
+    this.records[this.writeRec & this.recordMask] = frame;
+    this.writeRec = (this.writeRec + 1) | 0;
+    this.writePos = (this.writePos + frame) >>> 0;
+    this.acceptedMsgs32 = (this.acceptedMsgs32 + 1) | 0;
+    this.acceptedMessages++;
+    this.acceptedBytes += size;
+    c[ACCEPTED_MSGS] = this.acceptedMsgs32;
+    // Publish: frame bytes, its record and ACCEPTED_MSGS become visible with this one store.
+    Atomics.store(c, WRITE_POS, this.writePos | 0);
+    // The worker sets WORKER_IDLE before it sleeps and re-reads WRITE_POS after, so no wake is lost.
+    if (c[WORKER_IDLE] !== 0 && Atomics.compareExchange(c, WORKER_IDLE, 1, 0) === 1) {
+      Atomics.notify(c, WRITE_POS);
+    }
+  }
+}
+
+function digits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : 8;
+}
+
+function writeDecimal(b: Uint8Array, o: number, n: number): number {
+  const end = o + digits(n);
+  let i = end;
+  do {
+    b[--i] = 48 + (n % 10);
+    n = (n / 10) | 0;
+  } while (n !== 0);
+  return end;
+}
+
+/** Short copies in a loop: TypedArray#set costs more than the bytes for a typical subject. */
+function copySmall(dst: Uint8Array, src: Uint8Array, o: number): number {
+  const n = src.length;
+  if (n > 64) {
+    dst.set(src, o);
+    return o + n;
+  }
+  for (let i = 0; i < n; i++) dst[o + i] = src[i]!;
+  return o + n;
+}
+
+function copyBytes(dst: Uint8Array, src: Uint8Array, o: number): void {
+  const n = src.length;
+  if (n > 64) {
+    dst.set(src, o);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[o + i] = src[i]!;
+}

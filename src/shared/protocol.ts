@@ -1,0 +1,85 @@
+/**
+ * What crosses between the main thread and the worker: the task payload and the messages on the
+ * MessagePort, each a union keyed on `type`. Errors cross as `{ code, name, message }` because
+ * structured cloning drops their class and `code`; the main side rebuilds them by `code`.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { RingGeometry } from './layout.js';
+
+/** Connection options after validation: plain data only, so they can be structured-cloned. */
+export interface WireTlsOptions {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly handshakeFirst?: boolean;
+}
+
+export interface ConnectionSettings {
+  readonly servers: readonly string[];
+  readonly name: string;
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+  readonly nkeySeed?: string;
+  readonly credentials?: string;
+  readonly credentialsFile?: string;
+  readonly tls?: WireTlsOptions;
+  readonly noRandomize: boolean;
+  readonly ignoreClusterUpdates: boolean;
+  readonly timeout: number;
+  readonly pingInterval: number;
+  readonly maxPingOut: number;
+  readonly maxReconnectAttempts: number;
+  readonly reconnectTimeWait: number;
+  readonly reconnectJitter: number;
+  readonly reconnectJitterTLS: number;
+  readonly debug: boolean;
+}
+
+export interface DrainSettings {
+  /** Bytes handed to the socket but not yet answered by a PONG, at most. */
+  readonly maxInFlightBytes: number;
+  /** Largest single write handed to the connection. */
+  readonly maxWriteBytes: number;
+  /** The STATE slot is cleared once pending bytes / messages fall to these marks. */
+  readonly lowWaterBytes: number;
+  readonly lowWaterMessages: number;
+  /** Raise STATE=DISCONNECTED while not connected (reconnectBufSize -1). */
+  readonly bufferWhileDisconnected: boolean;
+}
+
+export interface WorkerTask {
+  readonly ring: SharedArrayBuffer;
+  readonly geometry: RingGeometry;
+  readonly connection: ConnectionSettings;
+  readonly drain: DrainSettings;
+  readonly port: MessagePort;
+}
+
+export interface SerializedError {
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+}
+
+export type WorkerMessage =
+  | { readonly type: 'connect'; readonly server: string; readonly maxPayload: number; readonly headers: boolean }
+  | { readonly type: 'disconnect'; readonly server: string }
+  | { readonly type: 'reconnect'; readonly server: string; readonly maxPayload: number; readonly headers: boolean }
+  | { readonly type: 'error'; readonly error: SerializedError }
+  | { readonly type: 'flushed'; readonly id: number; readonly error?: SerializedError };
+
+export type MainMessage =
+  | { readonly type: 'flush'; readonly id: number; readonly position: number }
+  | { readonly type: 'close'; readonly timeoutMs: number }
+  /** Test hook: make the worker throw from its event loop, as a bug would. */
+  | { readonly type: 'crash' };
+
+/** What the worker task resolves with once closed. Counters come from shared memory. */
+export interface WorkerExit {
+  readonly reason: 'closed' | 'connection-closed';
+  readonly error?: SerializedError;
+}

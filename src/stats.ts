@@ -1,0 +1,50 @@
+/** The shapes of `stats()` and of the report `close()` resolves with. */
+
+export type PublisherStatus = 'connecting' | 'connected' | 'reconnecting' | 'closed';
+
+export interface PublisherStats {
+  /** Messages `publish()` accepted into the buffer. */
+  readonly accepted: number;
+  readonly acceptedBytes: number;
+  /** Messages refused because the buffer was full or disconnected (-1); by limit below. */
+  readonly rejected: number;
+  readonly rejectedBytes: number;
+  readonly rejectedByLimit: { readonly bytes: number; readonly messages: number; readonly disconnected: number };
+  /** Messages the server confirmed (a PONG came back after them). */
+  readonly sent: number;
+  readonly sentBytes: number;
+  /** Messages handed to the socket, resends included; some may not be confirmed yet. */
+  readonly written: number;
+  /** Messages handed to the socket a second time after a reconnect (possible duplicates). */
+  readonly resent: number;
+  /** Accepted, not yet confirmed nor given up. */
+  readonly pendingMessages: number;
+  /** Wire bytes of the pending messages (frames, as Go counts its reconnect buffer). */
+  readonly pendingBytes: number;
+  /** Frames dropped by the worker because the server's max_payload turned out smaller. */
+  readonly droppedOversize: number;
+  /** Messages reported unsent by `close()` (0 before close). */
+  readonly unsent: number;
+  readonly reconnects: number;
+  readonly disconnects: number;
+  readonly serverErrors: number;
+  /** Milliseconds of the current outage, 0 while connected. */
+  readonly outageMs: number;
+  /** Milliseconds spent disconnected in total (finished outages plus the current one). */
+  readonly disconnectedMs: number;
+  readonly status: PublisherStatus;
+  readonly full: boolean;
+}
+
+export interface CloseReport {
+  readonly accepted: number;
+  /** Confirmed by the server. */
+  readonly sent: number;
+  /** Accepted but never confirmed: lost unless they were in the socket when it closed. */
+  readonly unsent: number;
+  readonly resent: number;
+  readonly rejected: number;
+  readonly droppedOversize: number;
+  /** Why the worker stopped: a normal close, or the error that ended it. */
+  readonly error?: Error;
+}

@@ -1,0 +1,222 @@
+/**
+ * Moves frames from the ring to the connection while it is connected: contiguous runs of whole
+ * frames in large writes, one PING after each pass, and space released only when its PONG returns.
+ * After a reconnect it resends from the last confirmed position (at-least-once; resends counted).
+ */
+import { State, STATE, Stat, WORKER_IDLE, WRITE_POS } from '../src/shared/layout.js';
+import type { DrainSettings } from '../src/shared/protocol.js';
+import type { NatsWire } from './nats-wire.js';
+import type { RingReader } from './ring-reader.js';
+
+interface InFlight {
+  readonly pos: number;
+  readonly rec: number;
+  readonly messages: number;
+  readonly bytes: number;
+  readonly dropped: number;
+  readonly connection: object | undefined;
+}
+
+/** A pass hands over at most this much before yielding, so PONGs and timers get a turn. */
+const MAX_PASS_BYTES = 1024 * 1024;
+/** Sleeping on an empty ring is sliced, with a re-check after each slice. */
+const IDLE_SLICE_MS = 1000;
+
+export interface DrainHooks {
+  /** Called after each confirmation (flush waiters, close). */
+  onConfirm(): void;
+  /** A frame was dropped because the server's max_payload is smaller than its payload. */
+  onOversize(size: number, maxPayload: number): void;
+}
+
+export class DrainLoop {
+  private wire: NatsWire | undefined;
+  private connection: object | undefined;
+  private readonly inFlight: InFlight[] = [];
+  private scheduled = false;
+  private sleeping = false;
+  private stopped = false;
+  maxPayload: number;
+
+  constructor(
+    private readonly ring: RingReader,
+    private readonly settings: DrainSettings,
+    private readonly hooks: DrainHooks,
+    maxPayload: number,
+  ) {
+    this.maxPayload = maxPayload;
+  }
+
+  attach(wire: NatsWire): void {
+    this.wire = wire;
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Everything written so far is confirmed. */
+  get idle(): boolean {
+    return this.ring.pendingBytes() === 0;
+  }
+
+  /** Schedules a pass (coalesced). */
+  kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pass();
+    });
+  }
+
+  private pass(): void {
+    const wire = this.wire;
+    if (wire === undefined || this.stopped || !wire.ready) return; // the reconnect event kicks us again
+    const ring = this.ring;
+    if (wire.connectionIdentity !== this.connection) {
+      // A new socket: whatever was not confirmed on the old one may have died in its buffers.
+      this.connection = wire.connectionIdentity;
+      this.inFlight.length = 0;
+      ring.rewind();
+    }
+    const stats = ring.stats;
+    const end = ring.written();
+    let budget = this.settings.maxInFlightBytes - ring.inFlightBytes();
+    let passBytes = 0;
+    let messages = 0;
+    let dropped = 0;
+    let runStart = ring.sentPos;
+    let runBytes = 0;
+    let runMessages = 0;
+    const flushRun = (): void => {
+      if (runBytes === 0) return;
+      wire.write(ring.view(runStart, runBytes));
+      stats[Stat.WRITES]!++;
+      stats[Stat.SENT_MSGS]! += runMessages;
+      stats[Stat.SENT_BYTES]! += runBytes;
+      runBytes = 0;
+      runMessages = 0;
+    };
+    while (ring.sentPos !== end && budget > 0 && passBytes < MAX_PASS_BYTES) {
+      const len = ring.record(ring.sentRec);
+      if (len < 0) {
+        // Padding: the tail of the ring is unused; the next frame starts at offset 0.
+        flushRun();
+        ring.advanceSent(-len);
+        runStart = ring.sentPos;
+        continue;
+      }
+      if (len > this.maxPayload && this.payloadSize(ring.sentPos, len) > this.maxPayload) {
+        // The server would drop the connection over it, and we would resend it forever.
+        flushRun();
+        this.hooks.onOversize(this.payloadSize(ring.sentPos, len), this.maxPayload);
+        ring.advanceSent(len);
+        runStart = ring.sentPos;
+        dropped++;
+        continue;
+      }
+      if (runBytes > 0 && (runBytes + len > this.settings.maxWriteBytes || ring.offset(ring.sentPos) === 0)) {
+        flushRun();
+        runStart = ring.sentPos;
+      }
+      if (ring.isResend()) stats[Stat.RESENT_MSGS]!++;
+      ring.advanceSent(len);
+      runBytes += len;
+      runMessages++;
+      messages++;
+      passBytes += len;
+      budget -= len;
+    }
+    flushRun();
+    if (messages > 0 || dropped > 0) {
+      ring.publishSent();
+      const entry: InFlight = {
+        pos: ring.sentPos,
+        rec: ring.sentRec,
+        messages,
+        bytes: passBytes,
+        dropped,
+        connection: this.connection,
+      };
+      this.inFlight.push(entry);
+      stats[Stat.PINGS]!++;
+      wire.ping().then(
+        () => this.confirmed(entry),
+        () => {}, // disconnected: the next connection rewinds to the last confirmed position
+      );
+    }
+    if (ring.sentPos !== ring.written()) {
+      // More to send: go on after I/O, unless the in-flight budget waits for a PONG (which kicks).
+      if (this.settings.maxInFlightBytes - ring.inFlightBytes() > 0) this.kick();
+    } else if (this.inFlight.length === 0) {
+      this.sleep();
+    }
+  }
+
+  /** Waits for the producer on WRITE_POS without blocking the event loop. */
+  private sleep(): void {
+    if (this.sleeping || this.stopped) return;
+    const c = this.ring.control;
+    const seen = Atomics.load(c, WRITE_POS);
+    Atomics.store(c, WORKER_IDLE, 1);
+    // Re-check after raising the flag: a frame committed before it would otherwise not wake us.
+    if (Atomics.load(c, WRITE_POS) !== seen) {
+      Atomics.store(c, WORKER_IDLE, 0);
+      this.kick();
+      return;
+    }
+    this.sleeping = true;
+    const waited = Atomics.waitAsync(c, WRITE_POS, seen, IDLE_SLICE_MS);
+    const wake = (): void => {
+      this.sleeping = false;
+      Atomics.store(c, WORKER_IDLE, 0);
+      this.kick();
+    };
+    if (waited.async) waited.value.then(wake);
+    else wake();
+  }
+
+  private confirmed(entry: InFlight): void {
+    if (entry.connection !== this.connection) return;
+    const head = this.inFlight[0];
+    if (head !== entry) return; // PONGs come back in order; anything else is a stale connection
+    this.inFlight.shift();
+    const stats = this.ring.stats;
+    stats[Stat.CONFIRMED_MSGS]! += entry.messages;
+    stats[Stat.CONFIRMED_BYTES]! += entry.bytes;
+    stats[Stat.DROPPED_OVERSIZE]! += entry.dropped;
+    this.ring.confirm(entry.pos, entry.rec, entry.messages + entry.dropped);
+    this.reopenIfRoom();
+    this.hooks.onConfirm();
+    this.kick();
+  }
+
+  /** Lifts a full state once pending falls to the low-water marks (hysteresis; see README). */
+  private reopenIfRoom(): void {
+    const c = this.ring.control;
+    const s = Atomics.load(c, STATE);
+    if (s !== State.FULL_BYTES && s !== State.FULL_MESSAGES) return;
+    if (this.ring.pendingBytes() > this.settings.lowWaterBytes) return;
+    if (this.settings.lowWaterMessages > 0 || s === State.FULL_MESSAGES) {
+      if (this.ring.pendingMessages() > this.settings.lowWaterMessages) return;
+    }
+    Atomics.compareExchange(c, STATE, s, State.OPEN);
+  }
+
+  /** The payload size a frame declares: the last number on its control line. */
+  private payloadSize(pos: number, len: number): number {
+    const frame = this.ring.view(pos, len);
+    const cr = frame.indexOf(13);
+    let n = 0;
+    let scale = 1;
+    for (let i = cr - 1; i >= 0; i--) {
+      const ch = frame[i]!;
+      if (ch < 48 || ch > 57) break;
+      n += (ch - 48) * scale;
+      scale *= 10;
+    }
+    return n;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * The worker entry (a piscina task that lives as long as the publisher): owns the NATS
+ * connection, runs the drain loop, reports status and answers flush and close requests.
+ */
+import { connect, type NatsConnection } from 'nats';
+import {
+  CONNECTION,
+  Connection,
+  DEFAULT_MAX_PAYLOAD,
+  MAX_PAYLOAD,
+  STATE,
+  Stat,
+  State,
+  viewsOf,
+} from '../src/shared/layout.js';
+import type { MainMessage, SerializedError, WorkerExit, WorkerMessage, WorkerTask } from '../src/shared/protocol.js';
+import { natsOptions } from './connect-options.js';
+import { DrainLoop } from './drain-loop.js';
+import { NatsWire } from './nats-wire.js';
+import { RingReader } from './ring-reader.js';
+
+export default async function runPublisherWorker(task: WorkerTask): Promise<WorkerExit> {
+  return new PublisherWorker(task).run();
+}
+
+class PublisherWorker {
+  private readonly ring: RingReader;
+  private readonly drain: DrainLoop;
+  private nc: NatsConnection | undefined;
+  private readonly flushes: { id: number; position: number }[] = [];
+  private closeRequest: { deadline: number; resolve: () => void } | undefined;
+
+  constructor(private readonly task: WorkerTask) {
+    this.ring = new RingReader(viewsOf(task.ring, task.geometry));
+    this.drain = new DrainLoop(
+      this.ring,
+      task.drain,
+      {
+        onConfirm: () => this.onConfirm(),
+        onOversize: (size, max) =>
+          this.post({
+            type: 'error',
+            error: {
+              code: 'MAX_PAYLOAD_EXCEEDED',
+              name: 'MaxPayloadExceededError',
+              message: `dropped a buffered message of ${size} bytes: the server's max_payload is ${max}`,
+            },
+          }),
+      },
+      DEFAULT_MAX_PAYLOAD,
+    );
+  }
+
+  async run(): Promise<WorkerExit> {
+    const port = this.task.port;
+    port.on('message', (m: MainMessage) => this.onMessage(m));
+    this.ring.stats[Stat.DISCONNECTED_SINCE] = Date.now();
+    const closeRequested = new Promise<void>((resolve) => {
+      this.onClose = resolve;
+    });
+    let exit: WorkerExit;
+    try {
+      const connecting = connect(natsOptions(this.task.connection));
+      const first = await Promise.race([connecting, closeRequested.then(() => undefined)]);
+      if (first === undefined) {
+        // Closed before any server answered: everything pending is reported unsent by the main side.
+        connecting.then((nc) => nc.close()).catch(() => {});
+        exit = { reason: 'closed' };
+      } else {
+        exit = await this.serve(first, closeRequested);
+      }
+    } catch (err) {
+      exit = { reason: 'connection-closed', error: connectionError(err) };
+    }
+    this.drain.stop();
+    Atomics.store(this.ring.control, CONNECTION, Connection.CLOSED);
+    port.close();
+    return exit;
+  }
+
+  private onClose: () => void = () => {};
+
+  private async serve(nc: NatsConnection, closeRequested: Promise<void>): Promise<WorkerExit> {
+    this.nc = nc;
+    const wire = new NatsWire(nc);
+    this.connected(wire, 'connect');
+    void this.watchStatus(nc, wire);
+    this.drain.attach(wire);
+    const ended = nc.closed().then((err) => ({ closedForGood: true as const, err }));
+    const outcome = await Promise.race([ended, closeRequested.then(() => ({ closedForGood: false as const, err: undefined }))]);
+    if (outcome.closedForGood) {
+      return outcome.err === undefined
+        ? { reason: 'connection-closed' }
+        : { reason: 'connection-closed', error: connectionError(outcome.err) };
+    }
+    // Graceful close: drain until everything is confirmed or the deadline passes.
+    await this.drained();
+    this.drain.stop();
+    await Promise.race([nc.close().catch(() => {}), delay(2000)]);
+    return { reason: 'closed' };
+  }
+
+  private drained(): Promise<void> {
+    const req = this.closeRequest;
+    if (req === undefined || this.drain.idle) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.max(0, req.deadline - Date.now()));
+      this.closeRequest = {
+        deadline: req.deadline,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      this.drain.kick();
+    });
+  }
+
+  private connected(wire: NatsWire, type: 'connect' | 'reconnect'): void {
+    const c = this.ring.control;
+    const s = this.ring.stats;
+    const max = wire.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+    this.drain.maxPayload = max;
+    Atomics.store(c, MAX_PAYLOAD, max);
+    const since = s[Stat.DISCONNECTED_SINCE]!;
+    if (since > 0) s[Stat.DISCONNECTED_TOTAL_MS]! += Date.now() - since;
+    s[Stat.DISCONNECTED_SINCE] = 0;
+    if (type === 'reconnect') s[Stat.RECONNECTS]!++;
+    Atomics.store(c, CONNECTION, Connection.CONNECTED);
+    Atomics.compareExchange(c, STATE, State.DISCONNECTED, State.OPEN);
+    this.post({ type, server: this.server(), maxPayload: max, headers: wire.headers });
+    this.drain.kick();
+  }
+
+  private async watchStatus(nc: NatsConnection, wire: NatsWire): Promise<void> {
+    const c = this.ring.control;
+    const s = this.ring.stats;
+    for await (const st of nc.status()) {
+      switch (st.type) {
+        case 'disconnect':
+          s[Stat.DISCONNECTS]!++;
+          if (s[Stat.DISCONNECTED_SINCE] === 0) s[Stat.DISCONNECTED_SINCE] = Date.now();
+          Atomics.store(c, CONNECTION, Connection.RECONNECTING);
+          if (!this.task.drain.bufferWhileDisconnected) this.refuseWhileDisconnected();
+          this.post({ type: 'disconnect', server: String(st.data) });
+          break;
+        case 'reconnect':
+          this.connected(wire, 'reconnect');
+          break;
+        case 'error': {
+          s[Stat.SERVER_ERRORS]!++;
+          const ctx = st.permissionContext;
+          const detail = ctx === undefined ? '' : ` (${ctx.operation} to ${JSON.stringify(ctx.subject)})`;
+          this.post({
+            type: 'error',
+            error: { code: 'SERVER_ERROR', name: 'ServerError', message: `server error ${String(st.data)}${detail}` },
+          });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /** reconnectBufSize -1: refuse publishes from now until connected again. */
+  private refuseWhileDisconnected(): void {
+    const c = this.ring.control;
+    for (;;) {
+      const s = Atomics.load(c, STATE);
+      if (s === State.DISCONNECTED || s >= State.CLOSED) return;
+      if (Atomics.compareExchange(c, STATE, s, State.DISCONNECTED) === s) return;
+    }
+  }
+
+  private onMessage(m: MainMessage): void {
+    switch (m.type) {
+      case 'flush':
+        this.flushes.push({ id: m.id, position: m.position });
+        this.onConfirm();
+        this.drain.kick();
+        break;
+      case 'close':
+        this.closeRequest = { deadline: Date.now() + m.timeoutMs, resolve: () => {} };
+        this.onClose();
+        break;
+      case 'crash':
+        setImmediate(() => {
+          throw new Error('worker crash requested by a test');
+        });
+        break;
+    }
+  }
+
+  private onConfirm(): void {
+    const confirmed = this.ring.confirmedPos;
+    for (let i = 0; i < this.flushes.length; ) {
+      const f = this.flushes[i]!;
+      if (((confirmed - f.position) | 0) >= 0) {
+        this.post({ type: 'flushed', id: f.id });
+        this.flushes.splice(i, 1);
+      } else i++;
+    }
+    if (this.closeRequest !== undefined && this.drain.idle) this.closeRequest.resolve();
+  }
+
+  private server(): string {
+    const info = this.nc?.info;
+    return info === undefined ? '' : `${info.host}:${info.port}`;
+  }
+
+  private post(m: WorkerMessage): void {
+    this.task.port.postMessage(m);
+  }
+}
+
+function connectionError(err: unknown): SerializedError {
+  const e = err as { message?: string; code?: string };
+  const detail = e.code !== undefined ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err));
+  return { code: 'CONNECTION_ERROR', name: 'ConnectionError', message: `NATS connection failed: ${detail}` };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
