@@ -27,7 +27,9 @@ import {
   Connection,
   DEFAULT_MAX_PAYLOAD,
   MAX_PAYLOAD,
+  SENT_POS,
   STATE,
+  WRITE_POS,
   Stat,
   State,
   allocateRing,
@@ -74,12 +76,20 @@ export class Publisher implements AsyncDisposable {
   private readonly closedPromise: Promise<void | Error>;
   private resolveClosed!: (v: void | Error) => void;
 
-  /** @internal use `createPublisher()`. */
-  constructor(private readonly options: ResolvedOptions) {
+  /**
+   * @internal use `createPublisher()`. `initialPosition` starts the ring's 32-bit positions
+   * elsewhere than 0, so tests can cross the 2^32 wrap without sending 4 GiB.
+   */
+  constructor(
+    private readonly options: ResolvedOptions,
+    internal?: { initialPosition?: number },
+  ) {
     const geometry = geometryFor(options.bufferBytes);
     const ring = allocateRing(geometry);
     this.views = viewsOf(ring, geometry);
     this.control = this.views.control;
+    const start = (internal?.initialPosition ?? 0) | 0;
+    this.control[WRITE_POS] = this.control[CONFIRMED_POS] = this.control[SENT_POS] = start;
     this.control[MAX_PAYLOAD] = DEFAULT_MAX_PAYLOAD;
     this.control[STATE] = options.drain.bufferWhileDisconnected ? State.OPEN : State.DISCONNECTED;
     this.control[CONNECTION] = Connection.CONNECTING;
@@ -392,6 +402,12 @@ export class Publisher implements AsyncDisposable {
   }
 }
 
+/** Test-only settings travel under a symbol, so they never look like options. */
+export const INTERNAL = Symbol.for('nats-offload.internal');
+function internalOptions(options: PublisherOptions | undefined): { initialPosition?: number } | undefined {
+  return (options as Record<symbol, { initialPosition?: number }> | undefined)?.[INTERNAL];
+}
+
 function invalidPayload(payload: unknown): NatsOffloadError {
   const what = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
   return new InvalidPayloadError(`payload must be a Uint8Array (or Buffer) or a string, got ${what}`);
@@ -404,7 +420,7 @@ function invalidPayload(payload: unknown): NatsOffloadError {
  */
 export async function createPublisher(options?: PublisherOptions): Promise<Publisher> {
   const resolved = resolveOptions(options);
-  const pub = new Publisher(resolved);
+  const pub = new Publisher(resolved, internalOptions(options));
   if (resolved.waitForConnect) {
     try {
       await pub.waitForFirstConnect();

@@ -58,6 +58,7 @@ export class RingWriter {
     this.capacity = views.geometry.capacity;
     this.mask = this.capacity - 1;
     this.recordMask = views.geometry.recordCapacity - 1;
+    this.writePos = Atomics.load(this.control, WRITE_POS) >>> 0;
   }
 
   /** Bytes a `PUB` frame takes: prefix (`PUB subj `), length digits, CRLF, payload, CRLF. */

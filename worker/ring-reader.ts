@@ -39,6 +39,8 @@ export class RingReader {
     this.capacity = views.geometry.capacity;
     this.mask = this.capacity - 1;
     this.recordMask = views.geometry.recordCapacity - 1;
+    // Both sides start from the positions in shared memory (0, or near 2^32 in wrap tests).
+    this.confirmedPos = this.sentPos = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
   }
 
   /** The producer's committed position; frames and records before it are fully written. */
