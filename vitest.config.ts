@@ -9,6 +9,6 @@ export default defineConfig({
     // Real servers and worker threads on a 2-core machine: a few files at a time, not one per core.
     pool: 'forks',
     maxWorkers: 2,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

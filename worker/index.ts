@@ -61,9 +61,11 @@ class PublisherWorker {
     let exit: WorkerExit;
     try {
       const connecting = connect(natsOptions(this.task.connection));
-      const first = await Promise.race([connecting, closeRequested.then(() => undefined)]);
+      // A close before the first connection still waits for one until its deadline, then drains.
+      const gaveUp = closeRequested.then(() => delay(Math.max(0, (this.closeRequest?.deadline ?? 0) - Date.now())));
+      const first = await Promise.race([connecting, gaveUp.then(() => undefined)]);
       if (first === undefined) {
-        // Closed before any server answered: everything pending is reported unsent by the main side.
+        // No server answered in time: everything pending is reported unsent by the main side.
         connecting.then((nc) => nc.close()).catch(() => {});
         exit = { reason: 'closed' };
       } else {

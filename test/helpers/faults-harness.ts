@@ -1,0 +1,290 @@
+/**
+ * Shared pieces of the fault-injection suite (test/integration/faults): a sequence stream that
+ * numbers only accepted messages, a counting subscriber that takes full connection options (auth,
+ * TLS), the accounting and delivery checks every fault test ends with, and the result records
+ * docs/reliability.md is filled from.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
+import { expect } from 'vitest';
+import { createPublisher, type CloseReport, type Publisher, type PublisherEvent, type PublisherOptions, type PublisherStats } from '../../src/index.js';
+import { readSeq, SequenceCounter, type SequenceReport } from './sequence.js';
+
+export { sleep };
+
+/** LIFO cleanup stack: register as things start, run in afterEach. */
+export class Cleanups {
+  private readonly fns: Array<() => unknown> = [];
+  add(fn: () => unknown): void {
+    this.fns.push(fn);
+  }
+  async run(): Promise<void> {
+    for (let fn = this.fns.pop(); fn !== undefined; fn = this.fns.pop()) {
+      try {
+        await fn();
+      } catch {
+        // a cleanup failing must not hide the test's own failure or skip the others
+      }
+    }
+  }
+}
+
+/** Polls `pred` every 10 ms; rejects with `what` after `timeoutMs`. */
+export async function waitUntil(pred: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    await sleep(10);
+  }
+}
+
+/** Creates a publisher and registers its close (bounded) with `cleanups`. */
+export async function startPublisher(cleanups: Cleanups, options: PublisherOptions): Promise<Publisher> {
+  const pub = await createPublisher({ name: 'faults', ...options });
+  cleanups.add(() => pub.close({ timeout: 0 }));
+  return pub;
+}
+
+/** Records every status event of a publisher from the moment it is attached. */
+export class EventLog {
+  readonly events: PublisherEvent[] = [];
+  private readonly done: Promise<void>;
+  constructor(pub: Publisher) {
+    const it = pub.events();
+    this.done = (async () => {
+      for await (const e of it) this.events.push(e);
+    })();
+  }
+  count(type: PublisherEvent['type']): number {
+    return this.events.filter((e) => e.type === type).length;
+  }
+  errors(): Error[] {
+    return this.events.flatMap((e) => (e.type === 'error' ? [e.error] : []));
+  }
+  /** Waits until at least `n` events of `type` were seen. */
+  async waitFor(type: PublisherEvent['type'], n = 1, timeoutMs = 30_000): Promise<void> {
+    await waitUntil(() => this.count(type) >= n, timeoutMs, () => `${n} '${type}' event(s); saw ${this.summary()}`);
+  }
+  summary(): string {
+    return this.events.map((e) => e.type).join(',') || '(none)';
+  }
+  /** Resolves once the publisher closed (the iterator ended). */
+  ended(): Promise<void> {
+    return this.done;
+  }
+}
+
+/**
+ * Publishes sequence-numbered payloads (the helpers' format: seq little-endian in bytes 0..3,
+ * 0xa5 at byte 4). A number is used up only when `tryPublish()` accepts it, so accepted messages
+ * are exactly seq 0..accepted-1 and anything refused is offered again under the same number.
+ */
+export class SeqStream {
+  /** Next number to offer = messages accepted so far. */
+  next = 0;
+  /** tryPublish() calls that returned false. */
+  refused = 0;
+  private readonly buf: Uint8Array;
+  private readonly view: DataView;
+
+  constructor(
+    readonly pub: Publisher,
+    readonly subject: string,
+    size = 8,
+  ) {
+    this.buf = new Uint8Array(Math.max(8, size));
+    this.view = new DataView(this.buf.buffer);
+    this.buf[4] = 0xa5;
+  }
+
+  offer(): boolean {
+    this.view.setUint32(0, this.next, true);
+    if (this.pub.tryPublish(this.subject, this.buf)) {
+      this.next++;
+      return true;
+    }
+    this.refused++;
+    return false;
+  }
+
+  /**
+   * Offers messages until `count` are accepted or `until()` is true, yielding to the event loop
+   * after every `batch` offers (so subscribers and timers run) and sleeping `backoffMs` after a
+   * refusal (0 = just yield: a hot producer).
+   */
+  async run(opts: { count?: number; until?: () => boolean; batch?: number; backoffMs?: number; perSliceMs?: number }): Promise<void> {
+    const count = opts.count ?? Number.POSITIVE_INFINITY;
+    const batch = opts.batch ?? 5_000;
+    const backoffMs = opts.backoffMs ?? 1;
+    while (this.next < count && !(opts.until?.() ?? false)) {
+      let refusedNow = false;
+      for (let i = 0; i < batch && this.next < count; i++) {
+        if (!this.offer()) {
+          refusedNow = true;
+          break;
+        }
+      }
+      if (refusedNow && backoffMs > 0) await sleep(backoffMs);
+      else await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+}
+
+export interface Subscriber {
+  readonly nc: NatsConnection;
+  readonly counter: SequenceCounter;
+  /** Distinct sequence numbers seen. */
+  distinct(): number;
+  waitFor(n: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * A `nats` client on the test's thread, connected straight to a server with `options` (auth,
+ * TLS), counting sequence payloads on `subject`. Reconnects forever and resubscribes.
+ */
+export async function faultSubscriber(options: ConnectionOptions, subject: string, capacity: number): Promise<Subscriber> {
+  const nc = await connect({ maxReconnectAttempts: -1, reconnectTimeWait: 100, pingInterval: 1000, ...options });
+  const counter = new SequenceCounter(capacity);
+  const seen = new Uint8Array(capacity);
+  let distinct = 0;
+  nc.subscribe(subject, {
+    callback: (_err, msg) => {
+      counter.add(msg.data);
+      const d = msg.data;
+      if (d.length >= 8 && d[4] === 0xa5) {
+        const s = readSeq(d);
+        if (s < capacity && seen[s] === 0) {
+          seen[s] = 1;
+          distinct++;
+        }
+      }
+    },
+  });
+  await nc.flush();
+  return {
+    nc,
+    counter,
+    distinct: () => distinct,
+    waitFor: (n, timeoutMs = 30_000) =>
+      waitUntil(() => distinct >= n, timeoutMs, () => `subscriber to see ${n} distinct messages; saw ${distinct} (received ${counter.received})`),
+    close: async () => {
+      await nc.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Waits until a message published on `url` reaches `sub` through the cluster: interest for
+ * `subject` registered on `sub.nc` before this call has then reached the publisher's node too
+ * (route subscriptions propagate in order).
+ */
+export async function waitForInterest(url: string, sub: Subscriber, subject: string, timeoutMs = 15_000): Promise<void> {
+  const probeSubject = `${subject}.probe`;
+  let arrived = false;
+  const s = sub.nc.subscribe(probeSubject, { callback: () => (arrived = true) });
+  await sub.nc.flush();
+  const nc = await connect({ servers: url });
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (!arrived) {
+      if (Date.now() > deadline) throw new Error(`interest for ${probeSubject} did not reach ${url} within ${timeoutMs} ms`);
+      nc.publish(probeSubject);
+      await nc.flush();
+      await sleep(20);
+    }
+  } finally {
+    s.unsubscribe();
+    await nc.close();
+  }
+}
+
+export interface Accounting {
+  readonly accepted: number;
+  readonly sent: number;
+  readonly unsent: number;
+  readonly droppedOversize: number;
+  readonly pendingMessages?: number;
+}
+
+/** accepted = sent + pendingMessages + unsent + droppedOversize, every one a non-negative integer. */
+export function expectBalanced(a: Accounting | PublisherStats | CloseReport): void {
+  const pending = 'pendingMessages' in a && a.pendingMessages !== undefined ? a.pendingMessages : 0;
+  for (const [k, v] of Object.entries({ accepted: a.accepted, sent: a.sent, unsent: a.unsent, droppedOversize: a.droppedOversize, pending })) {
+    expect(Number.isInteger(v) && v >= 0, `${k} = ${v} must be a non-negative integer`).toBe(true);
+  }
+  expect(a.sent + pending + a.unsent + a.droppedOversize, `accepted ${a.accepted} = sent ${a.sent} + pending ${pending} + unsent ${a.unsent} + dropped ${a.droppedOversize}`).toBe(a.accepted);
+}
+
+export interface Delivery extends SequenceReport {
+  /** Confirmed (seq < sent) yet never arrived, plus missing beyond what was reported unsent. */
+  readonly lostSilently: number;
+  /** Accepted messages that did not arrive (reported unsent or not). */
+  readonly missingCount: number;
+}
+
+/**
+ * The delivery verdict for a publisher whose accepted messages are seq 0..accepted-1 on the
+ * counter: the confirmed ones are the first `sent` (the ring is FIFO), so every seq below `sent`
+ * must have arrived, and at most `unsent` of the rest may be missing.
+ */
+export function delivery(counter: SequenceCounter, report: CloseReport | PublisherStats): Delivery {
+  const r = counter.report(report.accepted);
+  const confirmedMissing = r.missing.filter((s) => s < report.sent).length;
+  const tailMissing = r.missing.length - confirmedMissing;
+  return {
+    ...r,
+    missing: r.missing.slice(0, 20),
+    missingCount: r.missing.length,
+    lostSilently: confirmedMissing + Math.max(0, tailMissing - report.unsent),
+  };
+}
+
+/**
+ * The suite's promise, checked: balanced counters, no corrupt payload, nothing confirmed missing,
+ * nothing beyond the accepted range, duplicates no more than resends, and (unless allowed) order kept.
+ */
+export function expectDelivered(d: Delivery, report: CloseReport | PublisherStats, opts: { allowOutOfOrder?: boolean } = {}): void {
+  expectBalanced(report);
+  const ctx = JSON.stringify({ ...d, report: { ...report, error: undefined } });
+  expect(d.corrupt, `corrupt payloads ${ctx}`).toBe(0);
+  expect(d.lostSilently, `messages lost without being reported ${ctx}`).toBe(0);
+  expect(d.distinct, `distinct arrivals = accepted - missing ${ctx}`).toBe(report.accepted - d.missingCount);
+  expect(d.duplicates, `duplicates are bounded by resent ${ctx}`).toBeLessThanOrEqual(report.resent);
+  if (opts.allowOutOfOrder !== true) expect(d.outOfOrder, `out-of-order arrivals ${ctx}`).toBe(0);
+}
+
+/** What one fault test observed, for docs/reliability.md. */
+export interface FaultResult {
+  /** File-stable key, e.g. `cut-connections`. */
+  readonly id: string;
+  readonly fault: string;
+  readonly client: 'nats-offload' | 'nats';
+  readonly userSees: string;
+  readonly accepted: number;
+  readonly sent?: number;
+  readonly unsent?: number;
+  readonly rejected?: number;
+  readonly resent?: number;
+  readonly duplicates?: number;
+  readonly lostSilently: number;
+  readonly notes?: string;
+}
+
+const RESULTS_DIR = fileURLToPath(new URL('../results/faults/', import.meta.url));
+
+/** Writes test/results/faults/<id>.json (one file per result: test files run in parallel). */
+export function recordResult(r: FaultResult): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(`${RESULTS_DIR}${r.id}.json`, `${JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2)}\n`);
+}
+
+/** Resident set size of this process in MiB. */
+export function rssMiB(): number {
+  return process.memoryUsage.rss() / (1024 * 1024);
+}
+
+/** True when the env var asks for the long variants. */
+export const SOAK = process.env['SOAK'] === '1';
