@@ -9,6 +9,8 @@ export type PublisherEvent =
   | { readonly type: 'connect'; readonly server: string }
   | { readonly type: 'disconnect'; readonly server: string }
   | { readonly type: 'reconnect'; readonly server: string }
+  /** The full flag lifted: pending fell to the low-water marks (like a stream's 'drain'). */
+  | { readonly type: 'drain' }
   /** A server `-ERR`, a connection failure, or the worker dying. */
   | { readonly type: 'error'; readonly error: NatsOffloadError }
   | { readonly type: 'closed'; readonly report: CloseReport };

@@ -3,6 +3,7 @@ export { DEFAULTS, type PublisherOptions, type TlsOptions } from './options.js';
 export type { PublisherEvent } from './events.js';
 export type { PublisherStats, PublisherStatus, CloseReport } from './stats.js';
 export type { HeadersInit } from './headers.js';
+export type { WritableOptions } from './writable.js';
 export {
   NatsOffloadError,
   BufferFullError,

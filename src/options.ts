@@ -45,6 +45,14 @@ export interface PublisherOptions {
   maxInFlightBytes?: number;
   /** Default time `close()` spends draining before it reports the rest as unsent. */
   closeTimeout?: number;
+  /** At the limit while disconnected: refuse the new message (default) or drop the oldest. */
+  overflow?: 'reject' | 'drop-oldest';
+  /** Buffered messages older than this (ms) are discarded instead of sent; default: no age limit. */
+  maxBufferedAge?: number;
+  /** Fraction of the limits that pending must fall to before the full flag lifts and `ready()` resolves. */
+  lowWaterMark?: number;
+  /** At process exit without close(): wait up to this many ms for the buffer to drain; 0 = don't. */
+  exitFlushTimeout?: number;
   debug?: boolean;
 }
 
@@ -59,6 +67,9 @@ export interface ResolvedOptions {
   readonly bufferBytes: number;
   readonly waitForConnect: boolean;
   readonly closeTimeout: number;
+  readonly overflow: 'reject' | 'drop-oldest';
+  readonly lowWaterMark: number;
+  readonly exitFlushTimeout: number;
 }
 
 const MiB = 1024 * 1024;
@@ -90,6 +101,14 @@ export const DEFAULTS = Object.freeze({
   /** 256 KiB writes: large enough to amortise syscalls, small enough to interleave PINGs. */
   maxWriteBytes: 256 * 1024,
   closeTimeout: 5000,
+  /** Refuse at the limit, as the NATS docs describe; 'drop-oldest' keeps the newest telemetry. */
+  overflow: 'reject' as 'reject' | 'drop-oldest',
+  /** No age limit unless asked: what is stale depends on the data. */
+  maxBufferedAge: 0,
+  /** Half: the flag does not flap at the limit, and there is room for a burst when it lifts. */
+  lowWaterMark: 0.5,
+  /** 2 s at exit: enough to drain 8 MiB on a live link, short enough not to hold up a dying process. */
+  exitFlushTimeout: 2000,
   debug: false,
 });
 
@@ -98,6 +117,7 @@ const KNOWN = new Set<string>([
   'reconnectBufSize', 'reconnectBufMessages', 'waitForConnect', 'maxReconnectAttempts',
   'reconnectTimeWait', 'reconnectJitter', 'reconnectJitterTLS', 'pingInterval', 'maxPingOut',
   'timeout', 'noRandomize', 'ignoreClusterUpdates', 'maxInFlightBytes', 'closeTimeout', 'debug',
+  'overflow', 'maxBufferedAge', 'lowWaterMark', 'exitFlushTimeout',
 ]);
 
 const NOT_CLONEABLE_HINT: Record<string, string> = {
@@ -224,12 +244,25 @@ export function resolveOptions(input: PublisherOptions | undefined): ResolvedOpt
     fail('credentials', 'unset when options.credentialsFile is set (choose one)', '<credentials text>');
   }
 
+  const overflow = o.overflow ?? DEFAULTS.overflow;
+  if (overflow !== 'reject' && overflow !== 'drop-oldest') fail('overflow', "'reject' or 'drop-oldest'", overflow);
+  let lowWaterMark: number = DEFAULTS.lowWaterMark;
+  if (o.lowWaterMark !== undefined) {
+    const v = o.lowWaterMark;
+    if (typeof v !== 'number' || !(v >= 0 && v < 1)) fail('lowWaterMark', 'a fraction from 0 (inclusive) to 1 (exclusive)', v);
+    lowWaterMark = v;
+  }
+  let maxBufferedAge: number = DEFAULTS.maxBufferedAge;
+  if (o.maxBufferedAge !== undefined && o.maxBufferedAge !== Infinity) {
+    maxBufferedAge = int('maxBufferedAge', o.maxBufferedAge, 0, 1, 2 ** 30);
+  }
   const drain: DrainSettings = {
     maxInFlightBytes: Math.min(maxInFlightBytes, Math.max(1024, Math.floor(bufferBytes / 2))),
     maxWriteBytes: DEFAULTS.maxWriteBytes,
-    lowWaterBytes: Math.floor(bufferBytes / 2),
-    lowWaterMessages: Math.floor(reconnectBufMessages / 2),
+    lowWaterBytes: Math.floor(bufferBytes * lowWaterMark),
+    lowWaterMessages: Math.floor(reconnectBufMessages * lowWaterMark),
     bufferWhileDisconnected: reconnectBufSize !== -1,
+    maxBufferedAgeMs: maxBufferedAge,
   };
   return {
     connection,
@@ -239,6 +272,9 @@ export function resolveOptions(input: PublisherOptions | undefined): ResolvedOpt
     bufferBytes,
     waitForConnect: bool('waitForConnect', o.waitForConnect, DEFAULTS.waitForConnect),
     closeTimeout: int('closeTimeout', o.closeTimeout, DEFAULTS.closeTimeout, 0, 3_600_000),
+    overflow: overflow as 'reject' | 'drop-oldest',
+    lowWaterMark,
+    exitFlushTimeout: int('exitFlushTimeout', o.exitFlushTimeout, DEFAULTS.exitFlushTimeout, 0, 600_000),
   };
 }
 

@@ -22,11 +22,13 @@ import { resolveOptions, type PublisherOptions, type ResolvedOptions } from './o
 import { REJECT_TOO_LARGE, RingWriter } from './ring-writer.js';
 import {
   CONFIRMED_POS,
+  CONFIRM_SEQ,
   CONNECTION,
   CONNECTION_NAMES,
   Connection,
   DEFAULT_MAX_PAYLOAD,
   MAX_PAYLOAD,
+  NOW,
   SENT_POS,
   STATE,
   WRITE_POS,
@@ -41,6 +43,8 @@ import type { MainMessage, WorkerExit, WorkerMessage, WorkerTask } from './share
 import type { CloseReport, PublisherStats, PublisherStatus } from './stats.js';
 import { SubjectCache, encodeText, validateSubject } from './subjects.js';
 import { workerFilename } from './worker-path.js';
+import { publisherWritable, type WritableOptions } from './writable.js';
+import type { Writable } from 'node:stream';
 
 export interface PublishOptions {
   /** Reply subject sent with the message. */
@@ -91,6 +95,7 @@ export class Publisher implements AsyncDisposable {
     const start = (internal?.initialPosition ?? 0) | 0;
     this.control[WRITE_POS] = this.control[CONFIRMED_POS] = this.control[SENT_POS] = start;
     this.control[MAX_PAYLOAD] = DEFAULT_MAX_PAYLOAD;
+    this.views.stats[Stat.EPOCH_MS] = Date.now();
     this.control[STATE] = options.drain.bufferWhileDisconnected ? State.OPEN : State.DISCONNECTED;
     this.control[CONNECTION] = Connection.CONNECTING;
     this.writer = new RingWriter(this.views, {
@@ -98,7 +103,9 @@ export class Publisher implements AsyncDisposable {
       messages: options.reconnectBufMessages,
       lowWaterBytes: options.drain.lowWaterBytes,
       lowWaterMessages: options.reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : options.drain.lowWaterMessages,
+      dropOldest: options.overflow === 'drop-oldest',
     });
+    this.writer.onReopen = () => this.hub.push({ type: 'drain' });
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
     this.firstConnect = new Promise<void>((resolve, reject) => {
       this.settleFirstConnect = (e) => (e === undefined ? resolve() : reject(e));
@@ -125,7 +132,25 @@ export class Publisher implements AsyncDisposable {
       (exit) => this.onWorkerExit(exit),
       (err: unknown) => this.onWorkerDeath(err),
     );
+    if (options.exitFlushTimeout > 0) process.on('exit', this.onProcessExit);
   }
+
+  /**
+   * The process is exiting without close(): give the worker a bounded time to drain (the event
+   * loop is gone, so wait synchronously, as pino's thread-stream does), then say what was lost.
+   */
+  private readonly onProcessExit = (): void => {
+    if (this.report !== undefined) return;
+    this.writer.terminate(State.CLOSED);
+    const drained = this.flushSync(this.options.exitFlushTimeout);
+    if (!drained) {
+      const s = this.stats();
+      process.stderr.write(
+        `nats-offload: process exiting with ${s.pendingMessages} message(s) (${s.pendingBytes} bytes) not confirmed by a server ` +
+          `after waiting ${this.options.exitFlushTimeout} ms; accepted ${s.accepted}, sent ${s.sent}, status ${s.status}\n`,
+      );
+    }
+  };
 
   /** 'connecting' until the first connection, then 'connected' / 'reconnecting', and 'closed'. */
   get status(): PublisherStatus {
@@ -233,14 +258,69 @@ export class Publisher implements AsyncDisposable {
     });
   }
 
+  /**
+   * Blocks this thread (Atomics.wait) until everything accepted is confirmed by the server, or
+   * `timeoutMs` passes. For exit paths where the event loop is gone; prefer `flush()` elsewhere.
+   * @returns true if nothing is left pending
+   */
+  flushSync(timeoutMs: number): boolean {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.deathError !== undefined || this.report !== undefined) return this.writer.pendingBytes() === 0;
+      const seq = Atomics.load(this.control, CONFIRM_SEQ);
+      if (this.writer.pendingBytes() === 0) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      // Woken by each confirmation; the slice bounds a missed wake-up.
+      Atomics.wait(this.control, CONFIRM_SEQ, seq, Math.min(left, 50));
+    }
+  }
+
+  /**
+   * Resolves when pending falls to the low-water marks (`lowWaterMark` of the limits, half by
+   * default): the moment to resume after `tryPublish()` returned false.
+   * @throws {TimeoutError} @throws {PublisherClosedError} @throws {WorkerDiedError}
+   */
+  async ready(options?: { timeout?: number }): Promise<void> {
+    const deadline = options?.timeout === undefined ? Infinity : Date.now() + options.timeout;
+    const lowBytes = this.options.drain.lowWaterBytes;
+    const lowMessages = this.options.reconnectBufMessages === 0 ? Infinity : this.options.drain.lowWaterMessages;
+    for (;;) {
+      if (this.deathError !== undefined) throw this.deathError;
+      if (this.report !== undefined || this.closing !== undefined) throw new PublisherClosedError('ready() after close()');
+      const seq = Atomics.load(this.control, CONFIRM_SEQ);
+      if (this.writer.pendingBytes() <= lowBytes && this.writer.pendingMessages() <= lowMessages) {
+        this.writer.reopenIfRoom();
+        return;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`pending did not fall to the low-water mark within ${options?.timeout} ms`);
+      // Confirmations bump CONFIRM_SEQ and notify; the slice re-checks closed/died states.
+      const w = Atomics.waitAsync(this.control, CONFIRM_SEQ, seq, Math.min(left, 100));
+      if (w.async) await w.value;
+    }
+  }
+
+  /**
+   * A Writable that publishes each chunk as one message on `subject`, waiting (back-pressure)
+   * while the buffer is full. Object mode takes strings, bytes, or values sent as JSON.
+   */
+  writable(subject: string, options?: WritableOptions): Writable {
+    return publisherWritable(this, subject, options);
+  }
+
   /** A synchronous snapshot of the counters in shared memory. */
   stats(): PublisherStats {
     const s = this.views.stats;
     const accepted = this.writer.acceptedMessages;
     const sent = s[Stat.CONFIRMED_MSGS]!;
     const dropped = s[Stat.DROPPED_OVERSIZE]!;
+    const droppedOldest = this.writer.droppedOldest;
+    const expired = s[Stat.EXPIRED]!;
     const since = s[Stat.DISCONNECTED_SINCE]!;
     const outageMs = since > 0 ? Date.now() - since : 0;
+    const pendingBytes = this.report === undefined ? this.writer.pendingBytes() : 0;
+    const oldest = pendingBytes === 0 ? 0 : Math.max(0, Atomics.load(this.control, NOW) - this.writer.oldestStamp());
     return {
       accepted,
       acceptedBytes: this.writer.acceptedBytes,
@@ -251,10 +331,14 @@ export class Publisher implements AsyncDisposable {
       sentBytes: s[Stat.CONFIRMED_BYTES]!,
       written: s[Stat.SENT_MSGS]!,
       resent: s[Stat.RESENT_MSGS]!,
-      pendingMessages: accepted - sent - dropped - this.unsentCount,
-      pendingBytes: this.report === undefined ? this.writer.pendingBytes() : 0,
+      pendingMessages: accepted - sent - dropped - droppedOldest - expired - this.unsentCount,
+      pendingBytes,
       droppedOversize: dropped,
       unsent: this.unsentCount,
+      droppedOldest,
+      expired,
+      oldestPendingAgeMs: oldest,
+      peakPendingBytes: Math.max(s[Stat.PEAK_PENDING_BYTES]!, this.writer.peakPendingBytes),
       reconnects: s[Stat.RECONNECTS]!,
       disconnects: s[Stat.DISCONNECTS]!,
       serverErrors: s[Stat.SERVER_ERRORS]!,
@@ -316,9 +400,12 @@ export class Publisher implements AsyncDisposable {
     if (this.report !== undefined) return this.report;
     Atomics.store(this.control, CONNECTION, Connection.CLOSED);
     const s = this.views.stats;
+    process.off('exit', this.onProcessExit);
     const sent = s[Stat.CONFIRMED_MSGS]!;
     const dropped = s[Stat.DROPPED_OVERSIZE]!;
-    this.unsentCount = this.writer.acceptedMessages - sent - dropped;
+    const expired = s[Stat.EXPIRED]!;
+    const droppedOldest = this.writer.droppedOldest;
+    this.unsentCount = this.writer.acceptedMessages - sent - dropped - expired - droppedOldest;
     const report: CloseReport = {
       accepted: this.writer.acceptedMessages,
       sent,
@@ -326,6 +413,8 @@ export class Publisher implements AsyncDisposable {
       resent: s[Stat.RESENT_MSGS]!,
       rejected: this.rejectedCount,
       droppedOversize: dropped,
+      droppedOldest,
+      expired,
       ...(error === undefined ? {} : { error }),
     };
     this.report = report;
@@ -356,6 +445,9 @@ export class Publisher implements AsyncDisposable {
         break;
       case 'disconnect':
         this.hub.push({ type: 'disconnect', server: m.server });
+        break;
+      case 'drain':
+        this.hub.push({ type: 'drain' });
         break;
       case 'error':
         this.hub.push({ type: 'error', error: reviveError(m.error) });

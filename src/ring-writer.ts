@@ -5,8 +5,14 @@
 import {
   ACCEPTED_MSGS,
   CONFIRMED_POS,
+  CONFIRMED_RECS,
+  CONNECTION,
+  Connection,
   FIRST_TERMINAL_STATE,
+  LOCKED_BY_MAIN,
+  NOW,
   RELEASED_MSGS,
+  RING_LOCK,
   STATE,
   State,
   WORKER_IDLE,
@@ -27,11 +33,14 @@ export interface WriterLimits {
   /** Below these the full state is lifted (hysteresis). */
   readonly lowWaterBytes: number;
   readonly lowWaterMessages: number;
+  /** While not connected, make room by dropping the oldest frames instead of refusing. */
+  readonly dropOldest: boolean;
 }
 
 export class RingWriter {
   private readonly control: Int32Array;
   private readonly records: Int32Array;
+  private readonly stamps: Int32Array;
   private readonly bytes: Uint8Array;
   /** The same memory as `bytes`, for Buffer.write of string payloads without a temporary. */
   private readonly text: Buffer;
@@ -46,6 +55,11 @@ export class RingWriter {
   rejection: number = State.OPEN;
   acceptedMessages = 0;
   acceptedBytes = 0;
+  droppedOldest = 0;
+  /** Highest pending bytes seen here (at refusals and drops); the worker samples the rest. */
+  peakPendingBytes = 0;
+  /** Called when this thread lifts the full state (the worker reports its own lifts). */
+  onReopen: () => void = () => {};
 
   constructor(
     views: RingViews,
@@ -53,6 +67,7 @@ export class RingWriter {
   ) {
     this.control = views.control;
     this.records = views.records;
+    this.stamps = views.stamps;
     this.bytes = views.bytes;
     this.text = Buffer.from(views.bytes.buffer, views.bytes.byteOffset, views.bytes.byteLength);
     this.capacity = views.geometry.capacity;
@@ -112,6 +127,10 @@ export class RingWriter {
   pendingMessages(): number {
     return (this.acceptedMsgs32 - Atomics.load(this.control, RELEASED_MSGS)) >>> 0;
   }
+  /** Coarse-clock stamp of the oldest pending record. */
+  oldestStamp(): number {
+    return this.stamps[Atomics.load(this.control, CONFIRMED_RECS) & this.recordMask]!;
+  }
   get position(): number {
     return this.writePos;
   }
@@ -121,8 +140,10 @@ export class RingWriter {
     const s = Atomics.load(this.control, STATE);
     if (s === State.OPEN) return true;
     if (s === State.FULL_BYTES || s === State.FULL_MESSAGES) {
-      if (this.pendingBytes() <= this.limits.lowWaterBytes && this.pendingMessages() <= this.limits.lowWaterMessages) {
-        Atomics.compareExchange(this.control, STATE, s, State.OPEN);
+      // With drop-oldest while disconnected there is no full state: room is made by dropping.
+      const dropping = this.limits.dropOldest && Atomics.load(this.control, CONNECTION) !== Connection.CONNECTED;
+      if (dropping || (this.pendingBytes() <= this.limits.lowWaterBytes && this.pendingMessages() <= this.limits.lowWaterMessages)) {
+        if (Atomics.compareExchange(this.control, STATE, s, State.OPEN) === s) this.onReopen();
         return Atomics.load(this.control, STATE) === State.OPEN;
       }
     }
@@ -153,8 +174,12 @@ export class RingWriter {
     const off = w & this.mask;
     const tail = this.capacity - off;
     const pad = frame > tail ? tail : 0;
-    if (((w - Atomics.load(c, CONFIRMED_POS)) >>> 0) + pad + frame > this.limits.bytes) return this.raise(State.FULL_BYTES);
-    if (this.limits.messages !== 0 && this.pendingMessages() >= this.limits.messages) return this.raise(State.FULL_MESSAGES);
+    if (
+      ((w - Atomics.load(c, CONFIRMED_POS)) >>> 0) + pad + frame > this.limits.bytes ||
+      (this.limits.messages !== 0 && this.pendingMessages() >= this.limits.messages)
+    ) {
+      if (!this.overflow(pad + frame)) return -1;
+    }
     if (pad === 0) return off;
     // The frame would cross the end: a padding record covers the tail, the frame starts at 0.
     this.records[this.writeRec & this.recordMask] = -pad;
@@ -163,15 +188,59 @@ export class RingWriter {
     return 0;
   }
 
-  private raise(state: number): number {
-    Atomics.compareExchange(this.control, STATE, State.OPEN, state);
+  /** At a limit: drop the oldest frames if the policy allows it now, else raise the full state. */
+  private overflow(need: number): boolean {
+    const pending = this.pendingBytes();
+    if (pending > this.peakPendingBytes) this.peakPendingBytes = pending;
+    if (this.limits.dropOldest && this.dropOldestFor(need)) return true;
+    const bytesFull = pending + need > this.limits.bytes;
+    Atomics.compareExchange(this.control, STATE, State.OPEN, bytesFull ? State.FULL_BYTES : State.FULL_MESSAGES);
     this.rejection = Atomics.load(this.control, STATE);
-    return -1;
+    return false;
+  }
+
+  /**
+   * Releases the oldest whole frames until `need` more bytes and one more message fit. Only while
+   * not connected, and only with RING_LOCK held, so the worker is not handing any of them over.
+   */
+  private dropOldestFor(need: number): boolean {
+    const c = this.control;
+    if (Atomics.load(c, CONNECTION) === Connection.CONNECTED) return false;
+    if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) !== 0) return false;
+    try {
+      let pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
+      let rec = Atomics.load(c, CONFIRMED_RECS);
+      let released = Atomics.load(c, RELEASED_MSGS);
+      let dropped = 0;
+      const limits = this.limits;
+      while (
+        pos !== this.writePos &&
+        (((this.writePos - pos) >>> 0) + need > limits.bytes ||
+          (limits.messages !== 0 && ((this.acceptedMsgs32 - released) >>> 0) >= limits.messages))
+      ) {
+        const len = this.records[rec & this.recordMask]!;
+        pos = (pos + (len < 0 ? -len : len)) >>> 0;
+        rec = (rec + 1) | 0;
+        if (len > 0) {
+          released = (released + 1) | 0;
+          dropped++;
+        }
+      }
+      Atomics.store(c, RELEASED_MSGS, released);
+      Atomics.store(c, CONFIRMED_RECS, rec);
+      Atomics.store(c, CONFIRMED_POS, pos | 0);
+      this.droppedOldest += dropped;
+      return ((this.writePos - pos) >>> 0) + need <= limits.bytes;
+    } finally {
+      Atomics.store(c, RING_LOCK, 0);
+    }
   }
 
   private commit(frame: number, size: number): void {
     const c = this.control;
-    this.records[this.writeRec & this.recordMask] = frame;
+    const slot = this.writeRec & this.recordMask;
+    this.records[slot] = frame;
+    this.stamps[slot] = Atomics.load(c, NOW);
     this.writeRec = (this.writeRec + 1) | 0;
     this.writePos = (this.writePos + frame) >>> 0;
     this.acceptedMsgs32 = (this.acceptedMsgs32 + 1) | 0;

@@ -25,6 +25,14 @@ export interface PublisherStats {
   readonly droppedOversize: number;
   /** Messages reported unsent by `close()` (0 before close). */
   readonly unsent: number;
+  /** Oldest buffered messages discarded to make room (overflow 'drop-oldest'). */
+  readonly droppedOldest: number;
+  /** Buffered messages discarded unsent for being older than maxBufferedAge. */
+  readonly expired: number;
+  /** Age (ms) of the oldest pending message, at the coarse clock's resolution (~10 ms); 0 when none. */
+  readonly oldestPendingAgeMs: number;
+  /** Highest pendingBytes observed (sampled every ~10 ms by the worker, and at every refusal or drop). */
+  readonly peakPendingBytes: number;
   readonly reconnects: number;
   readonly disconnects: number;
   readonly serverErrors: number;
@@ -45,6 +53,8 @@ export interface CloseReport {
   readonly resent: number;
   readonly rejected: number;
   readonly droppedOversize: number;
+  readonly droppedOldest: number;
+  readonly expired: number;
   /** Why the worker stopped: a normal close, or the error that ended it. */
   readonly error?: Error;
 }

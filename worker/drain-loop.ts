@@ -13,8 +13,11 @@ interface InFlight {
   readonly rec: number;
   readonly messages: number;
   readonly bytes: number;
-  readonly dropped: number;
+  readonly oversize: number;
+  readonly expired: number;
   readonly connection: object | undefined;
+  /** Its PONG came back; released in order by releaseConfirmed(). */
+  done: boolean;
 }
 
 /** A pass hands over at most this much before yielding, so PONGs and timers get a turn. */
@@ -25,6 +28,8 @@ const IDLE_SLICE_MS = 1000;
 export interface DrainHooks {
   /** Called after each confirmation (flush waiters, close). */
   onConfirm(): void;
+  /** The worker lifted the full state. */
+  onReopen(): void;
   /** A frame was dropped because the server's max_payload is smaller than its payload. */
   onOversize(size: number, maxPayload: number): void;
 }
@@ -75,6 +80,19 @@ export class DrainLoop {
     const wire = this.wire;
     if (wire === undefined || this.stopped || !wire.ready) return; // the reconnect event kicks us again
     const ring = this.ring;
+    if (!ring.tryLock()) {
+      this.kick(); // the main thread is dropping old frames this instant; try again after I/O
+      return;
+    }
+    try {
+      this.passLocked(wire);
+    } finally {
+      ring.unlock();
+    }
+  }
+
+  private passLocked(wire: NatsWire): void {
+    const ring = this.ring;
     if (wire.connectionIdentity !== this.connection) {
       // A new socket: whatever was not confirmed on the old one may have died in its buffers.
       this.connection = wire.connectionIdentity;
@@ -86,7 +104,10 @@ export class DrainLoop {
     let budget = this.settings.maxInFlightBytes - ring.inFlightBytes();
     let passBytes = 0;
     let messages = 0;
-    let dropped = 0;
+    let oversize = 0;
+    let expired = 0;
+    const maxAge = this.settings.maxBufferedAgeMs;
+    const now = ring.now();
     let runStart = ring.sentPos;
     let runBytes = 0;
     let runMessages = 0;
@@ -108,13 +129,21 @@ export class DrainLoop {
         runStart = ring.sentPos;
         continue;
       }
+      if (maxAge > 0 && ((now - ring.stamp(ring.sentRec)) | 0) > maxAge) {
+        // Stale telemetry: discarded, never sent; released with this pass's PONG.
+        flushRun();
+        ring.advanceSent(len);
+        runStart = ring.sentPos;
+        expired++;
+        continue;
+      }
       if (len > this.maxPayload && this.payloadSize(ring.sentPos, len) > this.maxPayload) {
         // The server would drop the connection over it, and we would resend it forever.
         flushRun();
         this.hooks.onOversize(this.payloadSize(ring.sentPos, len), this.maxPayload);
         ring.advanceSent(len);
         runStart = ring.sentPos;
-        dropped++;
+        oversize++;
         continue;
       }
       if (runBytes > 0 && (runBytes + len > this.settings.maxWriteBytes || ring.offset(ring.sentPos) === 0)) {
@@ -130,20 +159,25 @@ export class DrainLoop {
       budget -= len;
     }
     flushRun();
-    if (messages > 0 || dropped > 0) {
+    if (messages > 0 || oversize > 0 || expired > 0) {
       ring.publishSent();
       const entry: InFlight = {
         pos: ring.sentPos,
         rec: ring.sentRec,
         messages,
         bytes: passBytes,
-        dropped,
+        oversize,
+        expired,
         connection: this.connection,
+        done: false,
       };
       this.inFlight.push(entry);
       stats[Stat.PINGS]!++;
       wire.ping().then(
-        () => this.confirmed(entry),
+        () => {
+          entry.done = true;
+          this.releaseConfirmed();
+        },
         () => {}, // disconnected: the next connection rewinds to the last confirmed position
       );
     }
@@ -178,16 +212,30 @@ export class DrainLoop {
     else wake();
   }
 
-  private confirmed(entry: InFlight): void {
-    if (entry.connection !== this.connection) return;
-    const head = this.inFlight[0];
-    if (head !== entry) return; // PONGs come back in order; anything else is a stale connection
-    this.inFlight.shift();
-    const stats = this.ring.stats;
-    stats[Stat.CONFIRMED_MSGS]! += entry.messages;
-    stats[Stat.CONFIRMED_BYTES]! += entry.bytes;
-    stats[Stat.DROPPED_OVERSIZE]! += entry.dropped;
-    this.ring.confirm(entry.pos, entry.rec, entry.messages + entry.dropped);
+  /** Releases confirmed passes, oldest first, under RING_LOCK. */
+  private releaseConfirmed(): void {
+    const ring = this.ring;
+    if (!ring.tryLock()) {
+      setImmediate(() => this.releaseConfirmed());
+      return;
+    }
+    let released = false;
+    try {
+      const stats = ring.stats;
+      for (let head = this.inFlight[0]; head !== undefined && head.done; head = this.inFlight[0]) {
+        this.inFlight.shift();
+        if (head.connection !== this.connection) continue; // a stale socket's PONG: rewound already
+        stats[Stat.CONFIRMED_MSGS]! += head.messages;
+        stats[Stat.CONFIRMED_BYTES]! += head.bytes;
+        stats[Stat.DROPPED_OVERSIZE]! += head.oversize;
+        stats[Stat.EXPIRED]! += head.expired;
+        if (ring.ahead(head.pos)) ring.confirm(head.pos, head.rec, head.messages + head.oversize + head.expired);
+        released = true;
+      }
+    } finally {
+      ring.unlock();
+    }
+    if (!released) return;
     this.reopenIfRoom();
     this.hooks.onConfirm();
     this.kick();
@@ -202,7 +250,7 @@ export class DrainLoop {
     if (this.settings.lowWaterMessages > 0 || s === State.FULL_MESSAGES) {
       if (this.ring.pendingMessages() > this.settings.lowWaterMessages) return;
     }
-    Atomics.compareExchange(c, STATE, s, State.OPEN);
+    if (Atomics.compareExchange(c, STATE, s, State.OPEN) === s) this.hooks.onReopen();
   }
 
   /** The payload size a frame declares: the last number on its control line. */

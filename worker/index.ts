@@ -4,10 +4,12 @@
  */
 import { connect, type NatsConnection } from 'nats';
 import {
+  CLOCK_TICK_MS,
   CONNECTION,
   Connection,
   DEFAULT_MAX_PAYLOAD,
   MAX_PAYLOAD,
+  NOW,
   STATE,
   Stat,
   State,
@@ -37,6 +39,7 @@ class PublisherWorker {
       task.drain,
       {
         onConfirm: () => this.onConfirm(),
+        onReopen: () => this.post({ type: 'drain' }),
         onOversize: (size, max) =>
           this.post({
             type: 'error',
@@ -54,6 +57,8 @@ class PublisherWorker {
   async run(): Promise<WorkerExit> {
     const port = this.task.port;
     port.on('message', (m: MainMessage) => this.onMessage(m));
+    const clock = setInterval(() => this.tick(), CLOCK_TICK_MS);
+    this.tick();
     this.ring.stats[Stat.DISCONNECTED_SINCE] = Date.now();
     const closeRequested = new Promise<void>((resolve) => {
       this.onClose = resolve;
@@ -75,9 +80,18 @@ class PublisherWorker {
       exit = { reason: 'connection-closed', error: connectionError(err) };
     }
     this.drain.stop();
+    clearInterval(clock);
     Atomics.store(this.ring.control, CONNECTION, Connection.CLOSED);
     port.close();
     return exit;
+  }
+
+  /** The coarse clock the producer stamps records with, and the peak-pending gauge. */
+  private tick(): void {
+    const s = this.ring.stats;
+    Atomics.store(this.ring.control, NOW, Date.now() - s[Stat.EPOCH_MS]!);
+    const pending = this.ring.pendingBytes();
+    if (pending > s[Stat.PEAK_PENDING_BYTES]!) s[Stat.PEAK_PENDING_BYTES] = pending;
   }
 
   private onClose: () => void = () => {};

@@ -7,7 +7,10 @@ import {
   CONFIRMED_POS,
   CONFIRMED_RECS,
   CONFIRM_SEQ,
+  LOCKED_BY_WORKER,
+  NOW,
   RELEASED_MSGS,
+  RING_LOCK,
   SENT_POS,
   WRITE_POS,
   type RingViews,
@@ -17,6 +20,7 @@ export class RingReader {
   readonly control: Int32Array;
   readonly stats: Float64Array;
   private readonly records: Int32Array;
+  private readonly stamps: Int32Array;
   private readonly bytes: Uint8Array;
   readonly capacity: number;
   private readonly mask: number;
@@ -35,6 +39,7 @@ export class RingReader {
     this.control = views.control;
     this.stats = views.stats;
     this.records = views.records;
+    this.stamps = views.stamps;
     this.bytes = views.bytes;
     this.capacity = views.geometry.capacity;
     this.mask = this.capacity - 1;
@@ -51,6 +56,44 @@ export class RingReader {
   /** Frame length of record `rec`, or minus the padding length for a padding record. */
   record(rec: number): number {
     return this.records[rec & this.recordMask]!;
+  }
+
+  /** Coarse-clock time record `rec` was published at. */
+  stamp(rec: number): number {
+    return this.stamps[rec & this.recordMask]!;
+  }
+
+  now(): number {
+    return Atomics.load(this.control, NOW);
+  }
+
+  /**
+   * Takes RING_LOCK (never waits: false if the main thread holds it for a drop) and re-reads the
+   * release positions, which a drop may have moved. Frames dropped ahead of `sent` are skipped.
+   */
+  tryLock(): boolean {
+    const c = this.control;
+    if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_WORKER) !== 0) return false;
+    const pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
+    if (pos !== this.confirmedPos) {
+      this.confirmedPos = pos;
+      this.confirmedRec = Atomics.load(c, CONFIRMED_RECS);
+      this.releasedMsgs = Atomics.load(c, RELEASED_MSGS);
+      if (((pos - this.sentPos) | 0) > 0) {
+        this.sentPos = pos;
+        this.sentRec = this.confirmedRec;
+      }
+    }
+    return true;
+  }
+
+  unlock(): void {
+    Atomics.store(this.control, RING_LOCK, 0);
+  }
+
+  /** True if `pos` is past the release position (a confirmation that still frees something). */
+  ahead(pos: number): boolean {
+    return ((pos - this.confirmedPos) | 0) > 0;
   }
 
   offset(pos: number): number {

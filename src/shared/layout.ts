@@ -5,9 +5,9 @@
  * ```
  *  byte 0                                        CONTROL_BYTES           STATS_END
  *  +---------------------+-----------------------+----------------------+-----------------+-------------------+
- *  | control Int32 0..15 | control Int32 16..31  | stats Float64 0..31  | record lengths  | frame bytes       |
- *  | written by main     | written by worker     | written by worker    | Int32 x recCap  | Uint8 x capacity  |
- *  +---------------------+-----------------------+----------------------+-----------------+-------------------+
+ *  | control Int32 0..15 | control Int32 16..31  | stats Float64 0..31  | record lengths  | record stamps   | frame bytes       |
+ *  | written by main     | written by worker     | written by worker    | Int32 x recCap  | Int32 x recCap  | Uint8 x capacity  |
+ *  +---------------------+-----------------------+----------------------+-----------------+-----------------+-------------------+
  *     one 64-byte line each side, so the two threads never write the same cache line.
  * ```
  *
@@ -20,13 +20,20 @@
  * wraps: when it does not fit before the end, the writer records a padding record (negative
  * length) covering the tail and starts the frame at offset 0. Each record's length goes into the
  * record-length ring, so the worker counts messages and finds frame boundaries without parsing.
+ * Each record also gets a stamp: the coarse clock (NOW, ms since EPOCH_MS, ticked by the worker
+ * every CLOCK_TICK_MS) at publish time, for the maximum age and the oldest-message gauge.
  *
  * Who moves what (single writer per slot; the other side only Atomics.load()s it):
  *   WRITE_POS          main    bytes committed; stored after the frame and its length are written
  *   ACCEPTED_MSGS      main    messages committed, wrapping (the worker's view of pending messages)
- *   CONFIRMED_POS      worker  bytes the server has answered a PING for; space is freed up to here
- *   CONFIRMED_RECS     worker  records (frames and pads) released up to CONFIRMED_POS, wrapping
- *   RELEASED_MSGS      worker  messages released (confirmed or dropped), wrapping; for the message limit
+ *   CONFIRMED_POS      worker* bytes released: confirmed by a PONG, or dropped; space is freed up to here
+ *   CONFIRMED_RECS     worker* records (frames and pads) released up to CONFIRMED_POS, wrapping
+ *   RELEASED_MSGS      worker* messages released (confirmed or dropped), wrapping; for the message limit
+ *                      * and main, for overflow 'drop-oldest' while not connected: both move these
+ *                        three only while holding RING_LOCK (main: tryLock, never waits; worker:
+ *                        around each pass and each confirmation), and the worker re-reads them
+ *                        after taking it. So a frame the worker is handing over is never dropped.
+ *   NOW                worker  coarse clock, ms since EPOCH_MS
  *   SENT_POS           worker  bytes handed to the socket (<= WRITE_POS, >= CONFIRMED_POS)
  *   WORKER_IDLE        worker sets 1 before sleeping on WRITE_POS; main clears it when it wakes it
  *   STATE              both, by compareExchange: see State below
@@ -48,6 +55,13 @@ export const MAX_PAYLOAD = 22;
 export const STATE = 23;
 /** Bumped by the worker each time a confirmation lands; main threads may Atomics.wait on it. */
 export const CONFIRM_SEQ = 24;
+/** Coarse clock: ms since EPOCH_MS, stored by the worker every CLOCK_TICK_MS. */
+export const NOW = 25;
+/** Mutual exclusion for moving the release positions: 0 free, LOCKED_BY_MAIN, LOCKED_BY_WORKER. */
+export const RING_LOCK = 26;
+export const LOCKED_BY_MAIN = 1;
+export const LOCKED_BY_WORKER = 2;
+export const CLOCK_TICK_MS = 10;
 
 export const CONTROL_SLOTS = 32;
 export const CONTROL_BYTES = CONTROL_SLOTS * 4;
@@ -91,6 +105,12 @@ export const Stat = {
   DISCONNECTED_TOTAL_MS: 11,
   PINGS: 12,
   WRITES: 13,
+  /** Frames discarded unsent because they were older than maxBufferedAge. */
+  EXPIRED: 14,
+  /** Highest pending frame bytes the worker has seen (sampled each pass and clock tick). */
+  PEAK_PENDING_BYTES: 15,
+  /** Date.now() of the clock's zero; written by the main thread before the worker starts. */
+  EPOCH_MS: 16,
 } as const;
 export const STATS_SLOTS = 32;
 export const STATS_BYTES = STATS_SLOTS * 8;
@@ -129,7 +149,7 @@ const STATS_OFFSET = CONTROL_BYTES;
 const RECORDS_OFFSET = STATS_OFFSET + STATS_BYTES;
 
 export function byteLengthFor(g: RingGeometry): number {
-  return RECORDS_OFFSET + g.recordCapacity * 4 + g.capacity;
+  return RECORDS_OFFSET + g.recordCapacity * 8 + g.capacity;
 }
 
 /** Typed views over one ring buffer; both sides build exactly these. */
@@ -137,6 +157,7 @@ export interface RingViews {
   readonly control: Int32Array;
   readonly stats: Float64Array;
   readonly records: Int32Array;
+  readonly stamps: Int32Array;
   readonly bytes: Uint8Array;
   readonly geometry: RingGeometry;
 }
@@ -149,7 +170,8 @@ export function viewsOf(sab: SharedArrayBuffer, g: RingGeometry): RingViews {
     control: new Int32Array(sab, 0, CONTROL_SLOTS),
     stats: new Float64Array(sab, STATS_OFFSET, STATS_SLOTS),
     records: new Int32Array(sab, RECORDS_OFFSET, g.recordCapacity),
-    bytes: new Uint8Array(sab, RECORDS_OFFSET + g.recordCapacity * 4, g.capacity),
+    stamps: new Int32Array(sab, RECORDS_OFFSET + g.recordCapacity * 4, g.recordCapacity),
+    bytes: new Uint8Array(sab, RECORDS_OFFSET + g.recordCapacity * 8, g.capacity),
     geometry: g,
   };
 }

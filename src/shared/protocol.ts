@@ -49,6 +49,8 @@ export interface DrainSettings {
   readonly lowWaterMessages: number;
   /** Raise STATE=DISCONNECTED while not connected (reconnectBufSize -1). */
   readonly bufferWhileDisconnected: boolean;
+  /** Frames older than this many ms are discarded instead of sent; 0 = no age limit. */
+  readonly maxBufferedAgeMs: number;
 }
 
 export interface WorkerTask {
@@ -70,6 +72,8 @@ export type WorkerMessage =
   | { readonly type: 'disconnect'; readonly server: string }
   | { readonly type: 'reconnect'; readonly server: string; readonly maxPayload: number; readonly headers: boolean }
   | { readonly type: 'error'; readonly error: SerializedError }
+  /** The worker lifted the full state: pending fell to the low-water marks. */
+  | { readonly type: 'drain' }
   | { readonly type: 'flushed'; readonly id: number; readonly error?: SerializedError };
 
 export type MainMessage =

@@ -112,12 +112,14 @@ export class SeqStream {
   /**
    * Offers messages until `count` are accepted or `until()` is true, yielding to the event loop
    * after every `batch` offers (so subscribers and timers run) and sleeping `backoffMs` after a
-   * refusal (0 = just yield: a hot producer).
+   * refusal (0 = just yield: a hot producer). `paceMs` sleeps after each full batch instead of
+   * only yielding, which caps the offered rate at about batch / paceMs.
    */
-  async run(opts: { count?: number; until?: () => boolean; batch?: number; backoffMs?: number; perSliceMs?: number }): Promise<void> {
+  async run(opts: { count?: number; until?: () => boolean; batch?: number; backoffMs?: number; paceMs?: number }): Promise<void> {
     const count = opts.count ?? Number.POSITIVE_INFINITY;
     const batch = opts.batch ?? 5_000;
     const backoffMs = opts.backoffMs ?? 1;
+    const paceMs = opts.paceMs ?? 0;
     while (this.next < count && !(opts.until?.() ?? false)) {
       let refusedNow = false;
       for (let i = 0; i < batch && this.next < count; i++) {
@@ -126,7 +128,8 @@ export class SeqStream {
           break;
         }
       }
-      if (refusedNow && backoffMs > 0) await sleep(backoffMs);
+      const pause = refusedNow ? backoffMs : paceMs;
+      if (pause > 0) await sleep(pause);
       else await new Promise<void>((r) => setImmediate(r));
     }
   }

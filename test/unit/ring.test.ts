@@ -45,6 +45,7 @@ function setup(bytes: number, start: number, messages = 0) {
     messages,
     lowWaterBytes: Math.floor(limit / 2),
     lowWaterMessages: messages === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(messages / 2),
+    dropOldest: false,
   });
   const reader = new RingReader(views);
   return { views, writer, reader, limit };
