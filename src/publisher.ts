@@ -104,6 +104,7 @@ export class Publisher implements AsyncDisposable {
       lowWaterBytes: options.drain.lowWaterBytes,
       lowWaterMessages: options.reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : options.drain.lowWaterMessages,
       dropOldest: options.overflow === 'drop-oldest',
+      refuseWhileDisconnected: !options.drain.bufferWhileDisconnected,
     });
     this.writer.onReopen = () => this.hub.push({ type: 'drain' });
     this.closedPromise = new Promise((r) => (this.resolveClosed = r));
@@ -183,7 +184,8 @@ export class Publisher implements AsyncDisposable {
     if (typeof payload === 'string') size = Buffer.byteLength(payload, 'utf8');
     else if (payload instanceof Uint8Array) size = payload.length;
     else throw invalidPayload(payload);
-    if (size > Atomics.load(this.control, MAX_PAYLOAD)) throw new MaxPayloadExceededError(size, Atomics.load(this.control, MAX_PAYLOAD));
+    // A plain read: a stale limit is caught again by the worker, which drops such frames (counted).
+    if (size > this.control[MAX_PAYLOAD]!) throw new MaxPayloadExceededError(size, this.control[MAX_PAYLOAD]!);
     if (this.writer.tryWrite(prefix, payload, size)) return true;
     return this.refused(size, RingWriter.frameBytes(prefix.length, size));
   }
@@ -320,7 +322,8 @@ export class Publisher implements AsyncDisposable {
     const since = s[Stat.DISCONNECTED_SINCE]!;
     const outageMs = since > 0 ? Date.now() - since : 0;
     const pendingBytes = this.report === undefined ? this.writer.pendingBytes() : 0;
-    const oldest = pendingBytes === 0 ? 0 : Math.max(0, Atomics.load(this.control, NOW) - this.writer.oldestStamp());
+    const stamp = pendingBytes === 0 ? undefined : this.writer.oldestStamp();
+    const oldest = stamp === undefined ? 0 : Math.max(0, Atomics.load(this.control, NOW) - stamp);
     return {
       accepted,
       acceptedBytes: this.writer.acceptedBytes,
@@ -341,6 +344,8 @@ export class Publisher implements AsyncDisposable {
       peakPendingBytes: Math.max(s[Stat.PEAK_PENDING_BYTES]!, this.writer.peakPendingBytes),
       reconnects: s[Stat.RECONNECTS]!,
       disconnects: s[Stat.DISCONNECTS]!,
+      writes: s[Stat.WRITES]!,
+      pings: s[Stat.PINGS]!,
       serverErrors: s[Stat.SERVER_ERRORS]!,
       outageMs,
       disconnectedMs: s[Stat.DISCONNECTED_TOTAL_MS]! + outageMs,

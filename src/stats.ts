@@ -35,6 +35,9 @@ export interface PublisherStats {
   readonly peakPendingBytes: number;
   readonly reconnects: number;
   readonly disconnects: number;
+  /** Socket writes and PINGs the worker made: how well it batches (messages per write). */
+  readonly writes: number;
+  readonly pings: number;
   readonly serverErrors: number;
   /** Milliseconds of the current outage, 0 while connected. */
   readonly outageMs: number;

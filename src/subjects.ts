@@ -34,15 +34,22 @@ export function validateSubject(subject: unknown, what = 'subject'): asserts sub
 
 export class SubjectCache {
   private readonly prefixes = new Map<string, Uint8Array>();
+  /** Telemetry loops often repeat one subject: an identity check is cheaper than hashing. */
+  private lastSubject: string | undefined;
+  private lastPrefix: Uint8Array = new Uint8Array(0);
 
   /** `PUB <subject> ` as bytes. @throws {InvalidSubjectError} */
   prefix(subject: string): Uint8Array {
-    const hit = this.prefixes.get(subject);
-    if (hit !== undefined) return hit;
-    validateSubject(subject);
-    if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) this.prefixes.clear();
-    const bytes = encoder.encode(`PUB ${subject} `);
-    this.prefixes.set(subject, bytes);
+    if (subject === this.lastSubject) return this.lastPrefix;
+    let bytes = this.prefixes.get(subject);
+    if (bytes === undefined) {
+      validateSubject(subject);
+      if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) this.prefixes.clear();
+      bytes = encoder.encode(`PUB ${subject} `);
+      this.prefixes.set(subject, bytes);
+    }
+    this.lastSubject = subject;
+    this.lastPrefix = bytes;
     return bytes;
   }
 

@@ -24,6 +24,10 @@ interface InFlight {
 const MAX_PASS_BYTES = 1024 * 1024;
 /** Sleeping on an empty ring is sliced, with a re-check after each slice. */
 const IDLE_SLICE_MS = 1000;
+/** How long to let a busy producer fill the ring before the next pass (see lingerThenPass). */
+const LINGER_MS = 1;
+/** While a PING is out, the next is sent only once this much more has been handed over. */
+const PING_EVERY_BYTES = 1024 * 1024;
 
 export interface DrainHooks {
   /** Called after each confirmation (flush waiters, close). */
@@ -38,8 +42,11 @@ export class DrainLoop {
   private wire: NatsWire | undefined;
   private connection: object | undefined;
   private readonly inFlight: InFlight[] = [];
-  private scheduled = false;
+  private scheduled: 'no' | 'soon' | 'now' = 'no';
+  private linger: NodeJS.Timeout | undefined;
   private sleeping = false;
+  /** Handed over since the last PING: released by the next one. */
+  private unpinged = { messages: 0, bytes: 0, oversize: 0, expired: 0 };
   private stopped = false;
   maxPayload: number;
 
@@ -59,6 +66,7 @@ export class DrainLoop {
 
   stop(): void {
     this.stopped = true;
+    if (this.linger !== undefined) clearTimeout(this.linger);
   }
 
   /** Everything written so far is confirmed. */
@@ -66,14 +74,30 @@ export class DrainLoop {
     return this.ring.pendingBytes() === 0;
   }
 
-  /** Schedules a pass (coalesced). */
+  /** Schedules a pass after pending I/O (coalesced; cuts a linger short). */
   kick(): void {
-    if (this.scheduled || this.stopped) return;
-    this.scheduled = true;
+    if (this.scheduled === 'now' || this.stopped) return;
+    if (this.linger !== undefined) clearTimeout(this.linger);
+    this.linger = undefined;
+    this.scheduled = 'now';
     setImmediate(() => {
-      this.scheduled = false;
+      this.scheduled = 'no';
       this.pass();
     });
+  }
+
+  /**
+   * Schedules a pass in LINGER_MS: after a pass that caught up with a busy producer, waiting a
+   * moment makes the next write and PING carry a millisecond of messages instead of a handful.
+   */
+  private lingerThenPass(): void {
+    if (this.scheduled !== 'no' || this.stopped) return;
+    this.scheduled = 'soon';
+    this.linger = setTimeout(() => {
+      this.linger = undefined;
+      this.scheduled = 'no';
+      this.pass();
+    }, LINGER_MS);
   }
 
   private pass(): void {
@@ -97,6 +121,7 @@ export class DrainLoop {
       // A new socket: whatever was not confirmed on the old one may have died in its buffers.
       this.connection = wire.connectionIdentity;
       this.inFlight.length = 0;
+      this.unpinged = { messages: 0, bytes: 0, oversize: 0, expired: 0 };
       ring.rewind();
     }
     const stats = ring.stats;
@@ -108,6 +133,7 @@ export class DrainLoop {
     let expired = 0;
     const maxAge = this.settings.maxBufferedAgeMs;
     const now = ring.now();
+    ring.stampNew(now);
     let runStart = ring.sentPos;
     let runBytes = 0;
     let runMessages = 0;
@@ -159,33 +185,59 @@ export class DrainLoop {
       budget -= len;
     }
     flushRun();
-    if (messages > 0 || oversize > 0 || expired > 0) {
-      ring.publishSent();
-      const entry: InFlight = {
-        pos: ring.sentPos,
-        rec: ring.sentRec,
-        messages,
-        bytes: passBytes,
-        oversize,
-        expired,
-        connection: this.connection,
-        done: false,
-      };
-      this.inFlight.push(entry);
-      stats[Stat.PINGS]!++;
-      wire.ping().then(
-        () => {
-          entry.done = true;
-          this.releaseConfirmed();
-        },
-        () => {}, // disconnected: the next connection rewinds to the last confirmed position
-      );
+    const u = this.unpinged;
+    u.messages += messages;
+    u.bytes += passBytes;
+    u.oversize += oversize;
+    u.expired += expired;
+    if (messages > 0 || oversize > 0 || expired > 0) ring.publishSent();
+    // One PING per round trip, or per PING_EVERY_BYTES when the producer is fast: enough to free
+    // space steadily without making the server answer thousands of PINGs a second.
+    if ((u.messages > 0 || u.oversize > 0 || u.expired > 0) && (this.inFlight.length === 0 || u.bytes >= PING_EVERY_BYTES)) {
+      this.ping(wire);
     }
     if (ring.sentPos !== ring.written()) {
       // More to send: go on after I/O, unless the in-flight budget waits for a PONG (which kicks).
       if (this.settings.maxInFlightBytes - ring.inFlightBytes() > 0) this.kick();
+    } else if (passBytes > 0) {
+      this.lingerThenPass();
     } else if (this.inFlight.length === 0) {
       this.sleep();
+    }
+  }
+
+  private ping(wire: NatsWire): void {
+    const ring = this.ring;
+    const u = this.unpinged;
+    const entry: InFlight = {
+      pos: ring.sentPos,
+      rec: ring.sentRec,
+      messages: u.messages,
+      bytes: u.bytes,
+      oversize: u.oversize,
+      expired: u.expired,
+      connection: this.connection,
+      done: false,
+    };
+    this.unpinged = { messages: 0, bytes: 0, oversize: 0, expired: 0 };
+    this.inFlight.push(entry);
+    ring.stats[Stat.PINGS]!++;
+    wire.ping().then(
+      () => {
+        entry.done = true;
+        this.releaseConfirmed();
+      },
+      () => {}, // disconnected: the next connection rewinds to the last confirmed position
+    );
+  }
+
+  /** The clock tick: stamps records the producer committed since the last pass. */
+  stampNew(): void {
+    if (!this.ring.tryLock()) return; // the producer is dropping; the next tick stamps
+    try {
+      this.ring.stampNew(this.ring.now());
+    } finally {
+      this.ring.unlock();
     }
   }
 

@@ -90,6 +90,7 @@ class PublisherWorker {
   private tick(): void {
     const s = this.ring.stats;
     Atomics.store(this.ring.control, NOW, Date.now() - s[Stat.EPOCH_MS]!);
+    this.drain.stampNew();
     const pending = this.ring.pendingBytes();
     if (pending > s[Stat.PEAK_PENDING_BYTES]!) s[Stat.PEAK_PENDING_BYTES] = pending;
   }

@@ -13,6 +13,7 @@ interface ProtocolInternals {
   transport: object | undefined;
   info: ServerInfo | undefined;
   sendCommand(cmd: Uint8Array): void;
+  flushPending(): void;
   flush(): Promise<void>;
   isClosed(): boolean;
 }
@@ -24,7 +25,7 @@ export function checkInternals(nc: NatsConnection): string[] {
   const p = (nc as unknown as { protocol?: Record<string, unknown> }).protocol;
   if (p === undefined || p === null) return ['nc.protocol'];
   const missing: string[] = [];
-  for (const fn of ['sendCommand', 'flush', 'isClosed']) if (typeof p[fn] !== 'function') missing.push(`protocol.${fn}()`);
+  for (const fn of ['sendCommand', 'flushPending', 'flush', 'isClosed']) if (typeof p[fn] !== 'function') missing.push(`protocol.${fn}()`);
   for (const flag of ['connected', 'infoReceived']) if (typeof p[flag] !== 'boolean') missing.push(`protocol.${flag}`);
   if (typeof p.transport !== 'object') missing.push('protocol.transport');
   return missing;
@@ -66,9 +67,14 @@ export class NatsWire {
     return this.protocol.info?.headers ?? false;
   }
 
-  /** Hands whole frames to the protocol writer; it writes them in order with its own commands. */
+  /**
+   * Hands whole frames to the protocol writer and has it write them now. Left queued, a second
+   * run would make it concatenate both (a copy of every byte); alone in its queue, the view into
+   * the ring goes to the socket as it is.
+   */
   write(frames: Uint8Array): void {
     this.protocol.sendCommand(frames);
+    this.protocol.flushPending();
   }
 
   /** Sends a PING after everything written so far; resolves on its PONG, rejects on disconnect. */

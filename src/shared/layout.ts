@@ -5,10 +5,10 @@
  * ```
  *  byte 0                                        CONTROL_BYTES           STATS_END
  *  +---------------------+-----------------------+----------------------+-----------------+-------------------+
- *  | control Int32 0..15 | control Int32 16..31  | stats Float64 0..31  | record lengths  | record stamps   | frame bytes       |
- *  | written by main     | written by worker     | written by worker    | Int32 x recCap  | Int32 x recCap  | Uint8 x capacity  |
+ *  | control Int32 0..15 | control 16..31 | control 32..47  | stats Float64 0..31 | record lengths | record stamps  | frame bytes      |
+ *  | written by main     | by the worker  | rarely written  | by the worker       | Int32 x recCap | Int32 x recCap | Uint8 x capacity |
  *  +---------------------+-----------------------+----------------------+-----------------+-----------------+-------------------+
- *     one 64-byte line each side, so the two threads never write the same cache line.
+ *     one 64-byte line per writer, and one for slots main reads on every publish but rarely changes.
  * ```
  *
  * Positions are unsigned 32-bit counters that wrap (`>>> 0` arithmetic). The byte capacity and the
@@ -20,8 +20,9 @@
  * wraps: when it does not fit before the end, the writer records a padding record (negative
  * length) covering the tail and starts the frame at offset 0. Each record's length goes into the
  * record-length ring, so the worker counts messages and finds frame boundaries without parsing.
- * Each record also gets a stamp: the coarse clock (NOW, ms since EPOCH_MS, ticked by the worker
- * every CLOCK_TICK_MS) at publish time, for the maximum age and the oldest-message gauge.
+ * Each record also gets a stamp: the coarse clock (NOW, ms since EPOCH_MS) when the worker first saw
+ * it, on its CLOCK_TICK_MS tick or a pass, whichever came first; for the maximum age and the
+ * oldest-message gauge. The worker stamps, so the publish path reads no clock.
  *
  * Who moves what (single writer per slot; the other side only Atomics.load()s it):
  *   WRITE_POS          main    bytes committed; stored after the frame and its length are written
@@ -34,36 +35,43 @@
  *                        around each pass and each confirmation), and the worker re-reads them
  *                        after taking it. So a frame the worker is handing over is never dropped.
  *   NOW                worker  coarse clock, ms since EPOCH_MS
+ *   STAMPED_RECS       worker  records stamped so far; later ones are younger than one tick
  *   SENT_POS           worker  bytes handed to the socket (<= WRITE_POS, >= CONFIRMED_POS)
  *   WORKER_IDLE        worker sets 1 before sleeping on WRITE_POS; main clears it when it wakes it
  *   STATE              both, by compareExchange: see State below
  */
 
-/** Int32 slot indices into the control block. */
+/** Int32 slot indices into the control block. Line 0 (0..15): written by main on every publish. */
 export const WRITE_POS = 0;
 /** Messages accepted, wrapping; a plain store made visible by the WRITE_POS store after it. */
 export const ACCEPTED_MSGS = 1;
-// slots 2..15 reserved for the main thread's side of the line
+/** Line 1 (16..31): written by the worker on every pass; main reads it only when short of room. */
 export const SENT_POS = 16;
 export const CONFIRMED_POS = 17;
 export const CONFIRMED_RECS = 18;
 export const RELEASED_MSGS = 19;
-export const WORKER_IDLE = 20;
-export const CONNECTION = 21;
-export const MAX_PAYLOAD = 22;
-/** Publishing state; 0 = accepting. Shared by both threads, changed only by compareExchange. */
-export const STATE = 23;
 /** Bumped by the worker each time a confirmation lands; main threads may Atomics.wait on it. */
-export const CONFIRM_SEQ = 24;
-/** Coarse clock: ms since EPOCH_MS, stored by the worker every CLOCK_TICK_MS. */
-export const NOW = 25;
+export const CONFIRM_SEQ = 20;
 /** Mutual exclusion for moving the release positions: 0 free, LOCKED_BY_MAIN, LOCKED_BY_WORKER. */
-export const RING_LOCK = 26;
+export const RING_LOCK = 21;
+/** Records before this one carry a stamp (the worker stamps new records each tick and pass). */
+export const STAMPED_RECS = 22;
+/**
+ * Line 2 (32..47): read by main on every publish but written rarely, so it stays in main's cache;
+ * sharing a line with the positions above would cost a cache miss per publish.
+ */
+/** Publishing state; 0 = accepting. Shared by both threads, changed only by compareExchange. */
+export const STATE = 32;
+export const MAX_PAYLOAD = 33;
+/** Coarse clock: ms since EPOCH_MS, stored by the worker every CLOCK_TICK_MS. */
+export const NOW = 34;
+export const WORKER_IDLE = 35;
+export const CONNECTION = 36;
 export const LOCKED_BY_MAIN = 1;
 export const LOCKED_BY_WORKER = 2;
 export const CLOCK_TICK_MS = 10;
 
-export const CONTROL_SLOTS = 32;
+export const CONTROL_SLOTS = 48;
 export const CONTROL_BYTES = CONTROL_SLOTS * 4;
 
 /** Values of the STATE slot. 1..3 are cleared by the worker when room returns; 4.. are terminal. */
