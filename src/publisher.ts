@@ -187,7 +187,7 @@ export class Publisher implements AsyncDisposable {
     // A plain read: a stale limit is caught again by the worker, which drops such frames (counted).
     if (size > this.control[MAX_PAYLOAD]!) throw new MaxPayloadExceededError(size, this.control[MAX_PAYLOAD]!);
     if (this.writer.tryWrite(prefix, payload, size)) return true;
-    return this.refused(size, RingWriter.frameBytes(prefix.length, size));
+    return this.refused(size, RingWriter.frameBytes(prefix.byteLength, size));
   }
 
   private tryPublishWith(subject: string, payload: Payload, options: PublishOptions): boolean {

@@ -24,6 +24,8 @@ import {
 export const REJECT_TOO_LARGE = -1;
 /** Payloads from this size are copied word-aligned (see tryWrite). */
 const ALIGN_FROM = 64;
+/** Payloads up to this size are assembled into words here rather than copied by TypedArray#set. */
+const SMALL_PAYLOAD = 32;
 const SPACE = 32;
 const CR = 13;
 const LF = 10;
@@ -47,6 +49,7 @@ export class RingWriter {
   private readonly records: Int32Array;
   private readonly stamps: Int32Array;
   private readonly bytes: Uint8Array;
+  private readonly view: DataView;
   /** The same memory as `bytes`, for Buffer.write of string payloads without a temporary. */
   private readonly text: Buffer;
   private readonly mask: number;
@@ -79,6 +82,7 @@ export class RingWriter {
     this.records = views.records;
     this.stamps = views.stamps;
     this.bytes = views.bytes;
+    this.view = new DataView(views.bytes.buffer, views.bytes.byteOffset, views.bytes.byteLength);
     this.text = Buffer.from(views.bytes.buffer, views.bytes.byteOffset, views.bytes.byteLength);
     this.capacity = views.geometry.capacity;
     this.mask = this.capacity - 1;
@@ -93,11 +97,12 @@ export class RingWriter {
   }
 
   /**
-   * Writes `PUB <subject> <size>\r\n<payload>\r\n` as one record. `size` is the payload's byte
+   * Writes `PUB <subject> <size>\r\n<payload>\r\n` as one record; `prefix` is `PUB <subject> ` as
+   * words (SubjectCache). `size` is the payload's byte
    * length (for strings, its UTF-8 length). Returns false, with `rejection` set, when full or closed.
    */
-  tryWrite(prefix: Uint8Array, payload: Uint8Array | string, size: number): boolean {
-    const head = prefix.length + digits(size) + 2;
+  tryWrite(prefix: Int32Array, payload: Uint8Array | string, size: number): boolean {
+    const head = prefix.byteLength + digits(size) + 2;
     let off = this.writePos & this.mask;
     const tail = this.capacity - off;
     let pad = 0;
@@ -117,22 +122,22 @@ export class RingWriter {
     }
     const frame = head + spaces + size + 2;
     if (!this.reserve(frame, pad)) return false;
+    // Stores into shared memory cost per store, not per byte: words through a DataView where we can.
     const b = this.bytes;
+    const dv = this.view;
     let o = off;
-    const n = prefix.length;
-    // Short copies as plain stores: a TypedArray#set call costs more than the bytes.
-    if (n <= 64) for (let i = 0; i < n; i++) b[o++] = prefix[i]!;
-    else {
-      b.set(prefix, o);
-      o += n;
-    }
+    for (let i = 0; i < prefix.length; i++, o += 4) dv.setInt32(o, prefix[i]!, true);
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
     o = writeDecimal(b, o, size);
     b[o++] = CR;
     b[o++] = LF;
     if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
-    else if (size <= 32) for (let i = 0; i < size; i++) b[o + i] = payload[i]!;
-    else b.set(payload, o);
+    else if (size <= SMALL_PAYLOAD) {
+      const p = payload;
+      let i = 0;
+      for (; i + 4 <= size; i += 4) dv.setInt32(o + i, p[i]! | (p[i + 1]! << 8) | (p[i + 2]! << 16) | (p[i + 3]! << 24), true);
+      for (; i < size; i++) b[o + i] = p[i]!;
+    } else b.set(payload, o);
     o += size;
     b[o++] = CR;
     b[o] = LF;

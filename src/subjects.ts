@@ -33,29 +33,44 @@ export function validateSubject(subject: unknown, what = 'subject'): asserts sub
 }
 
 export class SubjectCache {
-  private readonly prefixes = new Map<string, Uint8Array>();
+  private readonly prefixes = new Map<string, Int32Array>();
   /** Telemetry loops often repeat one subject: an identity check is cheaper than hashing. */
   private lastSubject: string | undefined;
-  private lastPrefix: Uint8Array = new Uint8Array(0);
+  private lastPrefix: Int32Array = new Int32Array(0);
 
-  /** `PUB <subject> ` as bytes. @throws {InvalidSubjectError} */
-  prefix(subject: string): Uint8Array {
+  /**
+   * `PUB <subject> ` as little-endian 32-bit words, space-padded to a whole word (runs of spaces
+   * are legal NATS field separators): written with a few DataView stores instead of a byte per
+   * store, which costs ~1.3 ns each into shared memory. @throws {InvalidSubjectError}
+   */
+  prefix(subject: string): Int32Array {
     if (subject === this.lastSubject) return this.lastPrefix;
-    let bytes = this.prefixes.get(subject);
-    if (bytes === undefined) {
+    let words = this.prefixes.get(subject);
+    if (words === undefined) {
       validateSubject(subject);
       if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) this.prefixes.clear();
-      bytes = encoder.encode(`PUB ${subject} `);
-      this.prefixes.set(subject, bytes);
+      words = prefixWords(`PUB ${subject} `);
+      this.prefixes.set(subject, words);
     }
     this.lastSubject = subject;
-    this.lastPrefix = bytes;
-    return bytes;
+    this.lastPrefix = words;
+    return words;
   }
 
   get size(): number {
     return this.prefixes.size;
   }
+}
+
+/** `text` as UTF-8, padded with spaces to a multiple of 4 bytes, viewed as little-endian words. */
+export function prefixWords(text: string): Int32Array {
+  const utf8 = encoder.encode(text);
+  const bytes = new Uint8Array((utf8.length + 3) & ~3).fill(32);
+  bytes.set(utf8);
+  const words = new Int32Array(bytes.length / 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < words.length; i++) words[i] = view.getInt32(i * 4, true);
+  return words;
 }
 
 export function encodeText(s: string): Uint8Array {

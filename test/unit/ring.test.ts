@@ -99,7 +99,7 @@ describe('ring writer and reader', () => {
         }
         const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
         const prefix = subjects.prefix(subject);
-        const frame = RingWriter.frameBytes(prefix.length, bytes);
+        const frame = RingWriter.frameBytes(prefix.byteLength, bytes);
         const room = limit - reader.pendingBytes();
         const ok = writer.tryWrite(prefix, payload, bytes);
         if (ok) {
@@ -141,7 +141,7 @@ describe('ring writer and reader', () => {
     const payload = new Uint8Array(1000);
     let n = 0;
     while (writer.tryWrite(prefix, payload, payload.length)) n++;
-    const frame = RingWriter.frameBytes(prefix.length, 1000);
+    const frame = RingWriter.frameBytes(prefix.byteLength, 1000);
     // Up to 7 alignment spaces per frame.
     expect(n).toBeGreaterThanOrEqual(Math.floor((64 * 1024) / (frame + 7)));
     expect(n).toBeLessThanOrEqual(Math.floor((64 * 1024) / frame));
