@@ -18,8 +18,6 @@ export function natsOptions(s: ConnectionSettings): ConnectionOptions {
     reconnectJitter: s.reconnectJitter,
     reconnectJitterTLS: s.reconnectJitterTLS,
     reconnect: true,
-    // Keep dialling until the first connection: publishes made meanwhile wait in the ring.
-    waitOnFirstConnect: true,
     debug: s.debug,
     noEcho: true,
   };

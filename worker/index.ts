@@ -65,13 +65,14 @@ class PublisherWorker {
     });
     let exit: WorkerExit;
     try {
-      const connecting = connect(natsOptions(this.task.connection));
+      const connecting = this.connectFirst();
       // A close before the first connection still waits for one until its deadline, then drains.
       const gaveUp = closeRequested.then(() => delay(Math.max(0, (this.closeRequest?.deadline ?? 0) - Date.now())));
       const first = await Promise.race([connecting, gaveUp.then(() => undefined)]);
       if (first === undefined) {
         // No server answered in time: everything pending is reported unsent by the main side.
-        connecting.then((nc) => nc.close()).catch(() => {});
+        this.firstConnectAbandoned = true;
+        connecting.then((nc) => nc?.close()).catch(() => {});
         exit = { reason: 'closed' };
       } else {
         exit = await this.serve(first, closeRequested);
@@ -96,6 +97,38 @@ class PublisherWorker {
   }
 
   private onClose: () => void = () => {};
+  private firstConnectAbandoned = false;
+
+  /**
+   * The first connection, retried round after round over the server list, as nats.js would with
+   * waitOnFirstConnect, but counting rounds against maxReconnectAttempts (nats.js ignores it
+   * there) and reporting each new reason for failing as an error event (nats.js reports none).
+   * Authorization failures end it at once: retrying cannot fix credentials.
+   */
+  private async connectFirst(): Promise<NatsConnection | undefined> {
+    const s = this.task.connection;
+    let rounds = 0;
+    let lastReason = '';
+    for (;;) {
+      try {
+        return await connect({ ...natsOptions(s), waitOnFirstConnect: false });
+      } catch (err) {
+        rounds++;
+        if (this.firstConnectAbandoned) return undefined;
+        const e = err as { isAuthError?: () => boolean };
+        if (typeof e.isAuthError === 'function' && e.isAuthError()) throw err;
+        if (s.maxReconnectAttempts !== -1 && rounds >= s.maxReconnectAttempts) throw err;
+        const reason = connectionError(err);
+        if (reason.message !== lastReason) {
+          lastReason = reason.message;
+          this.post({ type: 'error', error: { ...reason, message: `${reason.message} (retrying)` } });
+        }
+        const jitter = s.tls === undefined ? s.reconnectJitter : s.reconnectJitterTLS;
+        await delay(s.reconnectTimeWait + Math.floor(Math.random() * (jitter + 1)));
+        if (this.firstConnectAbandoned) return undefined;
+      }
+    }
+  }
 
   private async serve(nc: NatsConnection, closeRequested: Promise<void>): Promise<WorkerExit> {
     this.nc = nc;
@@ -233,7 +266,11 @@ class PublisherWorker {
 
 function connectionError(err: unknown): SerializedError {
   const e = err as { message?: string; code?: string };
-  const detail = e.code !== undefined ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err));
+  let detail = e.code !== undefined ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err));
+  if (e.code === 'TIMEOUT') {
+    // nats.js waits out its timeout when a socket dies mid-handshake, so name the usual causes.
+    detail += ' (no answer within options.timeout: server unreachable or black-holed, or a TLS handshake the server refused, e.g. a client certificate it requires)';
+  }
   return { code: 'CONNECTION_ERROR', name: 'ConnectionError', message: `NATS connection failed: ${detail}` };
 }
 

@@ -76,10 +76,23 @@ export class EventLog {
   }
 }
 
+/** Payload bytes 8.. of a patterned message: a function of seq and offset, so corruption shows. */
+export function patternByte(seq: number, i: number): number {
+  return (seq * 31 + i * 7) & 0xff;
+}
+
+/** Checks a patterned payload against its seq and the expected size; true when intact. */
+export function patternIntact(data: Uint8Array, seq: number, sizeOf: (seq: number) => number): boolean {
+  if (data.length !== sizeOf(seq)) return false;
+  for (let i = 8; i < data.length; i++) if (data[i] !== patternByte(seq, i)) return false;
+  return true;
+}
+
 /**
  * Publishes sequence-numbered payloads (the helpers' format: seq little-endian in bytes 0..3,
  * 0xa5 at byte 4). A number is used up only when `tryPublish()` accepts it, so accepted messages
  * are exactly seq 0..accepted-1 and anything refused is offered again under the same number.
+ * With `size` a function, each payload has its own length and a seq-derived pattern after byte 8.
  */
 export class SeqStream {
   /** Next number to offer = messages accepted so far. */
@@ -88,20 +101,30 @@ export class SeqStream {
   refused = 0;
   private readonly buf: Uint8Array;
   private readonly view: DataView;
+  private readonly sizeOf: ((seq: number) => number) | undefined;
 
   constructor(
     readonly pub: Publisher,
     readonly subject: string,
-    size = 8,
+    size: number | ((seq: number) => number) = 8,
+    maxSize = 64 * 1024,
   ) {
-    this.buf = new Uint8Array(Math.max(8, size));
+    this.sizeOf = typeof size === 'function' ? size : undefined;
+    this.buf = new Uint8Array(typeof size === 'function' ? maxSize : Math.max(8, size));
     this.view = new DataView(this.buf.buffer);
     this.buf[4] = 0xa5;
   }
 
   offer(): boolean {
-    this.view.setUint32(0, this.next, true);
-    if (this.pub.tryPublish(this.subject, this.buf)) {
+    const seq = this.next;
+    this.view.setUint32(0, seq, true);
+    let payload = this.buf;
+    if (this.sizeOf !== undefined) {
+      const n = this.sizeOf(seq);
+      for (let i = 8; i < n; i++) this.buf[i] = patternByte(seq, i);
+      payload = this.buf.subarray(0, n);
+    }
+    if (this.pub.tryPublish(this.subject, payload)) {
       this.next++;
       return true;
     }
@@ -140,6 +163,8 @@ export interface Subscriber {
   readonly counter: SequenceCounter;
   /** Distinct sequence numbers seen. */
   distinct(): number;
+  /** Arrivals that failed the `verify` callback (wrong length or bytes). */
+  badContent(): number;
   waitFor(n: number, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -148,17 +173,24 @@ export interface Subscriber {
  * A `nats` client on the test's thread, connected straight to a server with `options` (auth,
  * TLS), counting sequence payloads on `subject`. Reconnects forever and resubscribes.
  */
-export async function faultSubscriber(options: ConnectionOptions, subject: string, capacity: number): Promise<Subscriber> {
+export async function faultSubscriber(
+  options: ConnectionOptions,
+  subject: string,
+  capacity: number,
+  verify?: (data: Uint8Array, seq: number) => boolean,
+): Promise<Subscriber> {
   const nc = await connect({ maxReconnectAttempts: -1, reconnectTimeWait: 100, pingInterval: 1000, ...options });
   const counter = new SequenceCounter(capacity);
   const seen = new Uint8Array(capacity);
   let distinct = 0;
+  let bad = 0;
   nc.subscribe(subject, {
     callback: (_err, msg) => {
       counter.add(msg.data);
       const d = msg.data;
       if (d.length >= 8 && d[4] === 0xa5) {
         const s = readSeq(d);
+        if (verify !== undefined && !verify(d, s)) bad++;
         if (s < capacity && seen[s] === 0) {
           seen[s] = 1;
           distinct++;
@@ -171,12 +203,27 @@ export async function faultSubscriber(options: ConnectionOptions, subject: strin
     nc,
     counter,
     distinct: () => distinct,
+    badContent: () => bad,
     waitFor: (n, timeoutMs = 30_000) =>
       waitUntil(() => distinct >= n, timeoutMs, () => `subscriber to see ${n} distinct messages; saw ${distinct} (received ${counter.received})`),
     close: async () => {
       await nc.close().catch(() => {});
     },
   };
+}
+
+/** nc.flush() until one succeeds: a flush queued while the client redials rejects with DISCONNECT. */
+export async function flushEventually(nc: NatsConnection, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await nc.flush();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await sleep(50);
+    }
+  }
 }
 
 /**
@@ -188,14 +235,14 @@ export async function waitForInterest(url: string, sub: Subscriber, subject: str
   const probeSubject = `${subject}.probe`;
   let arrived = false;
   const s = sub.nc.subscribe(probeSubject, { callback: () => (arrived = true) });
-  await sub.nc.flush();
-  const nc = await connect({ servers: url });
+  const deadline = Date.now() + timeoutMs;
+  // Either side may still be reconnecting (a flush then rejects with DISCONNECT): retry until the deadline.
+  const nc = await connect({ servers: url, timeout: timeoutMs, waitOnFirstConnect: true });
   try {
-    const deadline = Date.now() + timeoutMs;
     while (!arrived) {
       if (Date.now() > deadline) throw new Error(`interest for ${probeSubject} did not reach ${url} within ${timeoutMs} ms`);
       nc.publish(probeSubject);
-      await nc.flush();
+      await Promise.all([nc.flush(), sub.nc.flush()]).catch(() => {});
       await sleep(20);
     }
   } finally {
@@ -212,13 +259,25 @@ export interface Accounting {
   readonly pendingMessages?: number;
 }
 
-/** accepted = sent + pendingMessages + unsent + droppedOversize, every one a non-negative integer. */
+/** Counters of messages given up by policy that other branches may add (drop-oldest, max age). */
+const POLICY_DROPS = ['droppedOldest', 'expired'] as const;
+
+/**
+ * accepted = sent + pendingMessages + unsent + droppedOversize (+ any policy drops the stats
+ * carry, which these tests never trigger), every term a non-negative integer.
+ */
 export function expectBalanced(a: Accounting | PublisherStats | CloseReport): void {
   const pending = 'pendingMessages' in a && a.pendingMessages !== undefined ? a.pendingMessages : 0;
-  for (const [k, v] of Object.entries({ accepted: a.accepted, sent: a.sent, unsent: a.unsent, droppedOversize: a.droppedOversize, pending })) {
+  const extra = a as unknown as Record<string, unknown>;
+  const policy = POLICY_DROPS.reduce((n, k) => n + (typeof extra[k] === 'number' ? (extra[k] as number) : 0), 0);
+  const terms = { accepted: a.accepted, sent: a.sent, unsent: a.unsent, droppedOversize: a.droppedOversize, pending, policy };
+  for (const [k, v] of Object.entries(terms)) {
     expect(Number.isInteger(v) && v >= 0, `${k} = ${v} must be a non-negative integer`).toBe(true);
   }
-  expect(a.sent + pending + a.unsent + a.droppedOversize, `accepted ${a.accepted} = sent ${a.sent} + pending ${pending} + unsent ${a.unsent} + dropped ${a.droppedOversize}`).toBe(a.accepted);
+  expect(
+    a.sent + pending + a.unsent + a.droppedOversize + policy,
+    `accepted ${a.accepted} = sent ${a.sent} + pending ${pending} + unsent ${a.unsent} + droppedOversize ${a.droppedOversize} + policy drops ${policy}`,
+  ).toBe(a.accepted);
 }
 
 export interface Delivery extends SequenceReport {

@@ -12,6 +12,8 @@ import {
   expectBalanced,
   expectDelivered,
   faultSubscriber,
+  patternIntact,
+  flushEventually,
   recordResult,
   startPublisher,
 } from '../../helpers/faults-harness.js';
@@ -59,7 +61,7 @@ describe('connection cuts every 200 ms', () => {
     expectBalanced(mid);
     expect(mid.pendingMessages).toBe(0);
     await sub.waitFor(MESSAGES, 30_000);
-    await sub.nc.flush();
+    await flushEventually(sub.nc);
     const report = await pub.close({ timeout: 5_000 });
     const d = delivery(sub.counter, report);
     recordResult({
@@ -81,6 +83,70 @@ describe('connection cuts every 200 ms', () => {
     expect(report.error).toBeUndefined();
     expect(cuts).toBeGreaterThanOrEqual(5);
     expect(mid.reconnects).toBeGreaterThan(0);
+    expectDelivered(d, report);
+  });
+  it('random sizes through a small ring that wraps constantly, cuts at random 20-250 ms: every payload intact', async () => {
+    const server = await startNatsServer();
+    cleanups.add(() => server.stop());
+    const proxy = await startFaultProxy({ targetPort: server.port });
+    cleanups.add(() => proxy.close());
+    const subject = 'faults.cut.wrap';
+    const count = 150_000;
+    // Mostly small, some large: frames from ~25 B to ~6 KiB, so padding records appear on most laps.
+    const sizeOf = (seq: number): number => {
+      const h = Math.imul(seq ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+      return 8 + (h % 16 === 0 ? h % 6_000 : h % 300);
+    };
+    const sub = await faultSubscriber({ servers: server.url }, subject, count, (d, seq) => patternIntact(d, seq, sizeOf));
+    cleanups.add(() => sub.close());
+    const pub = await startPublisher(cleanups, {
+      servers: proxy.url,
+      waitForConnect: true,
+      reconnectBufSize: 128 * 1024,
+      reconnectTimeWait: 10,
+      reconnectJitter: 0,
+    });
+    const events = new EventLog(pub);
+    const stream = new SeqStream(pub, subject, sizeOf, 8_192);
+    let cuts = 0;
+    let seed = 7;
+    let cutTimer: NodeJS.Timeout | undefined;
+    const scheduleCut = (): void => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      cutTimer = setTimeout(() => {
+        proxy.cutAll();
+        cuts++;
+        scheduleCut();
+      }, 20 + (seed % 230));
+    };
+    scheduleCut();
+    cleanups.add(() => clearTimeout(cutTimer));
+    await stream.run({ count, batch: 2_000, paceMs: 2 });
+    await pub.flush({ timeout: 60_000 });
+    clearTimeout(cutTimer);
+    const stats = pub.stats();
+    await sub.waitFor(count, 30_000);
+    await flushEventually(sub.nc);
+    const report = await pub.close({ timeout: 5_000 });
+    const d = delivery(sub.counter, report);
+    recordResult({
+      id: 'cut-connections-wrap',
+      fault: `TCP reset at random 20-250 ms intervals (${cuts} cuts), ${count} msgs of 8 B-6 KiB through a 128 KiB ring`,
+      client: 'nats-offload',
+      userSees: `${events.count('disconnect')} disconnect / ${events.count('reconnect')} reconnect events; tryPublish() false ${report.rejected} times while the ring was full`,
+      accepted: report.accepted,
+      sent: report.sent,
+      unsent: report.unsent,
+      rejected: report.rejected,
+      resent: report.resent,
+      duplicates: d.duplicates,
+      lostSilently: d.lostSilently,
+      notes: `corrupt payloads=${sub.badContent()} reconnects=${stats.reconnects}`,
+    });
+    expect(sub.badContent()).toBe(0);
+    expect(report.accepted).toBe(count);
+    expect(report.unsent).toBe(0);
+    expect(stats.reconnects).toBeGreaterThan(0);
     expectDelivered(d, report);
   });
 });
