@@ -273,7 +273,7 @@ export class RingWriter {
   private dropOldestFor(need: number): boolean {
     const c = this.control;
     if (Atomics.load(c, CONNECTION) === Connection.CONNECTED) return false;
-    if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) !== 0) return false;
+    if (!lockRing(c)) return false;
     try {
       let pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
       let rec = Atomics.load(c, CONFIRMED_RECS);
@@ -318,6 +318,18 @@ export class RingWriter {
     if (Atomics.load(c, WORKER_IDLE) !== 0 && Atomics.compareExchange(c, WORKER_IDLE, 1, 0) === 1) {
       Atomics.notify(c, WRITE_POS);
     }
+  }
+}
+
+/** The worker holds RING_LOCK for a pass or a stamping tick: microseconds. Wait that long, not more. */
+const LOCK_SPIN_MS = 2;
+
+function lockRing(c: Int32Array): boolean {
+  if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) === 0) return true;
+  const deadline = performance.now() + LOCK_SPIN_MS;
+  for (let i = 1; ; i++) {
+    if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) === 0) return true;
+    if ((i & 63) === 0 && performance.now() > deadline) return false;
   }
 }
 
