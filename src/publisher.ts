@@ -187,7 +187,7 @@ export class Publisher implements AsyncDisposable {
     // A plain read: a stale limit is caught again by the worker, which drops such frames (counted).
     if (size > this.control[MAX_PAYLOAD]!) throw new MaxPayloadExceededError(size, this.control[MAX_PAYLOAD]!);
     if (this.writer.tryWrite(prefix, payload, size)) return true;
-    return this.refused(size, RingWriter.frameBytes(prefix.byteLength, size));
+    return this.refused(size, RingWriter.frameBytes(prefix.bytes, size));
   }
 
   private tryPublishWith(subject: string, payload: Payload, options: PublishOptions): boolean {
@@ -266,6 +266,7 @@ export class Publisher implements AsyncDisposable {
    * @returns true if nothing is left pending
    */
   flushSync(timeoutMs: number): boolean {
+    this.writer.publish(); // the microtask that would publish the tail may never run now
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.deathError !== undefined || this.report !== undefined) return this.writer.pendingBytes() === 0;

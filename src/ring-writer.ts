@@ -19,6 +19,7 @@ import {
   WRITE_POS,
   type RingViews,
 } from './shared/layout.js';
+import type { Prefix } from './subjects.js';
 
 /** `rejection` value for a frame larger than the whole byte limit. */
 export const REJECT_TOO_LARGE = -1;
@@ -26,6 +27,8 @@ export const REJECT_TOO_LARGE = -1;
 const ALIGN_FROM = 64;
 /** Payloads up to this size are assembled into words here rather than copied by TypedArray#set. */
 const SMALL_PAYLOAD = 32;
+/** Frames committed between two stores of WRITE_POS within a synchronous burst. */
+const PUBLISH_EVERY = 16;
 const SPACE = 32;
 const CR = 13;
 const LF = 10;
@@ -64,6 +67,12 @@ export class RingWriter {
   /** Release positions as last read from the worker's line (never ahead of the real ones). */
   private confirmedSeen = 0;
   private releasedSeen = 0;
+  private recordsSeen = 0;
+  /** Record slots a frame may use: two are kept for a padding record and the frame itself. */
+  private readonly recordLimit: number;
+  /** Frames committed since WRITE_POS was last stored (see commit). */
+  private unpublished = 0;
+  private publishQueued = false;
   /** Why the last reserve() failed: a State value. */
   rejection: number = State.OPEN;
   acceptedMessages = 0;
@@ -87,6 +96,7 @@ export class RingWriter {
     this.capacity = views.geometry.capacity;
     this.mask = this.capacity - 1;
     this.recordMask = views.geometry.recordCapacity - 1;
+    this.recordLimit = views.geometry.recordCapacity - 2;
     this.writePos = Atomics.load(this.control, WRITE_POS) >>> 0;
     this.confirmedSeen = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
   }
@@ -101,8 +111,8 @@ export class RingWriter {
    * words (SubjectCache). `size` is the payload's byte
    * length (for strings, its UTF-8 length). Returns false, with `rejection` set, when full or closed.
    */
-  tryWrite(prefix: Int32Array, payload: Uint8Array | string, size: number): boolean {
-    const head = prefix.byteLength + digits(size) + 2;
+  tryWrite(prefix: Prefix, payload: Uint8Array | string, size: number): boolean {
+    const head = prefix.bytes + digits(size) + 2;
     let off = this.writePos & this.mask;
     const tail = this.capacity - off;
     let pad = 0;
@@ -126,7 +136,8 @@ export class RingWriter {
     const b = this.bytes;
     const dv = this.view;
     let o = off;
-    for (let i = 0; i < prefix.length; i++, o += 4) dv.setInt32(o, prefix[i]!, true);
+    const words = prefix.words;
+    for (let i = 0, n = prefix.bytes >> 2; i < n; i++, o += 4) dv.setInt32(o, words[i]!, true);
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
     o = writeDecimal(b, o, size);
     b[o++] = CR;
@@ -177,7 +188,9 @@ export class RingWriter {
     if (((Atomics.load(this.control, STAMPED_RECS) - oldest) | 0) <= 0) return undefined;
     return this.stamps[oldest & this.recordMask]!;
   }
+  /** The committed position, published to the worker first (flush waits for the worker to reach it). */
   get position(): number {
+    if (this.unpublished !== 0) this.publish();
     return this.writePos;
   }
 
@@ -202,6 +215,7 @@ export class RingWriter {
 
   /** Moves STATE to a terminal value (closed, worker died); publishes fail from then on. */
   terminate(state: number): void {
+    if (this.unpublished !== 0) this.publish();
     this.blocked = true;
     for (;;) {
       const s = Atomics.load(this.control, STATE);
@@ -231,19 +245,11 @@ export class RingWriter {
     const w = this.writePos;
     // Checked against the last release positions seen; only when short of room are they re-read,
     // so the worker's busy cache line is not pulled over on every publish.
-    if (
-      ((w - this.confirmedSeen) >>> 0) + pad + frame > this.limits.bytes ||
-      (this.limits.messages !== 0 && ((this.acceptedMsgs32 - this.releasedSeen) >>> 0) >= this.limits.messages)
-    ) {
-      this.confirmedSeen = Atomics.load(c, CONFIRMED_POS) >>> 0;
-      this.releasedSeen = Atomics.load(c, RELEASED_MSGS);
-      if (
-        ((w - this.confirmedSeen) >>> 0) + pad + frame > this.limits.bytes ||
-        (this.limits.messages !== 0 && ((this.acceptedMsgs32 - this.releasedSeen) >>> 0) >= this.limits.messages)
-      ) {
+    if (this.atLimit(w, pad + frame)) {
+      this.refreshReleased();
+      if (this.atLimit(w, pad + frame)) {
         if (!this.overflow(pad + frame)) return false;
-        this.confirmedSeen = Atomics.load(c, CONFIRMED_POS) >>> 0;
-        this.releasedSeen = Atomics.load(c, RELEASED_MSGS);
+        this.refreshReleased();
       }
     }
     if (pad !== 0) {
@@ -252,6 +258,23 @@ export class RingWriter {
       this.writePos = (w + pad) >>> 0;
     }
     return true;
+  }
+
+  /** True if `need` more bytes, one more message or two more record slots would pass a limit. */
+  private atLimit(w: number, need: number): boolean {
+    const limits = this.limits;
+    return (
+      ((w - this.confirmedSeen) >>> 0) + need > limits.bytes ||
+      ((this.writeRec - this.recordsSeen) | 0) >= this.recordLimit ||
+      (limits.messages !== 0 && ((this.acceptedMsgs32 - this.releasedSeen) >>> 0) >= limits.messages)
+    );
+  }
+
+  private refreshReleased(): void {
+    const c = this.control;
+    this.confirmedSeen = Atomics.load(c, CONFIRMED_POS) >>> 0;
+    this.releasedSeen = Atomics.load(c, RELEASED_MSGS);
+    this.recordsSeen = Atomics.load(c, CONFIRMED_RECS);
   }
 
   /** At a limit: drop the oldest frames if the policy allows it now, else raise the full state. */
@@ -283,6 +306,7 @@ export class RingWriter {
       while (
         pos !== this.writePos &&
         (((this.writePos - pos) >>> 0) + need > limits.bytes ||
+          ((this.writeRec - rec) | 0) >= this.recordLimit ||
           (limits.messages !== 0 && ((this.acceptedMsgs32 - released) >>> 0) >= limits.messages))
       ) {
         const len = this.records[rec & this.recordMask]!;
@@ -297,22 +321,41 @@ export class RingWriter {
       Atomics.store(c, CONFIRMED_RECS, rec);
       Atomics.store(c, CONFIRMED_POS, pos | 0);
       this.droppedOldest += dropped;
-      return ((this.writePos - pos) >>> 0) + need <= limits.bytes;
+      this.refreshReleased();
+      return !this.atLimit(this.writePos, need);
     } finally {
       Atomics.store(c, RING_LOCK, 0);
     }
   }
 
   private commit(frame: number, size: number): void {
-    const c = this.control;
     this.records[this.writeRec & this.recordMask] = frame;
     this.writeRec = (this.writeRec + 1) | 0;
     this.writePos = (this.writePos + frame) >>> 0;
     this.acceptedMsgs32 = (this.acceptedMsgs32 + 1) | 0;
     this.acceptedMessages++;
     this.acceptedBytes += size;
+    // WRITE_POS is stored every PUBLISH_EVERY frames, and for the rest of a burst in a microtask
+    // once the caller's synchronous code is done: the atomic store and the idle check are out-of-
+    // line calls in V8, the most expensive part of a small publish.
+    if (++this.unpublished >= PUBLISH_EVERY) this.publish();
+    else if (!this.publishQueued) {
+      this.publishQueued = true;
+      queueMicrotask(this.publishTail);
+    }
+  }
+
+  private readonly publishTail = (): void => {
+    this.publishQueued = false;
+    if (this.unpublished !== 0) this.publish();
+  };
+
+  /** Makes every committed frame visible to the worker, and wakes it if it sleeps. */
+  publish(): void {
+    const c = this.control;
+    this.unpublished = 0;
     c[ACCEPTED_MSGS] = this.acceptedMsgs32;
-    // Publish: frame bytes, its record and ACCEPTED_MSGS become visible with this one store.
+    // Publish: frame bytes, records and ACCEPTED_MSGS become visible with this one store.
     Atomics.store(c, WRITE_POS, this.writePos | 0);
     // The worker sets WORKER_IDLE before it sleeps and re-reads WRITE_POS after, so no wake is lost.
     if (Atomics.load(c, WORKER_IDLE) !== 0 && Atomics.compareExchange(c, WORKER_IDLE, 1, 0) === 1) {

@@ -125,6 +125,12 @@ export const STATS_BYTES = STATS_SLOTS * 8;
 
 /** Smallest possible frame: `PUB a 0\r\n\r\n`. Bounds how many records fit in the byte ring. */
 export const MIN_FRAME_BYTES = 11;
+/**
+ * Record slots per byte of ring: one per 16 bytes. Frames are rarely smaller (`PUB a.b 1\r\nx\r\n`
+ * is 16), and sizing for the 11-byte minimum would cost more memory than the frames themselves;
+ * a ring of tiny frames reaches its slot count first, which the producer treats as the message limit.
+ */
+export const BYTES_PER_RECORD = 16;
 /** The ring never gets smaller than this, so that a connected publisher has room to stream. */
 export const MIN_CAPACITY = 64 * 1024;
 /** nats-server's default max_payload, assumed until the server's INFO says otherwise. */
@@ -145,11 +151,11 @@ export function nextPowerOfTwo(n: number): number {
 
 /**
  * The smallest ring that holds `bytes` of frames. Records: at most one padding record per lap,
- * plus one record per MIN_FRAME_BYTES, so the record ring can never fill before the byte ring.
+ * plus one record per BYTES_PER_RECORD; the producer refuses when the slots run out.
  */
 export function geometryFor(bytes: number): RingGeometry {
   const capacity = nextPowerOfTwo(Math.max(bytes, MIN_CAPACITY));
-  const recordCapacity = nextPowerOfTwo(Math.floor(capacity / MIN_FRAME_BYTES) + 2);
+  const recordCapacity = capacity / BYTES_PER_RECORD;
   return { capacity, recordCapacity };
 }
 

@@ -99,7 +99,7 @@ describe('ring writer and reader', () => {
         }
         const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
         const prefix = subjects.prefix(subject);
-        const frame = RingWriter.frameBytes(prefix.byteLength, bytes);
+        const frame = RingWriter.frameBytes(prefix.bytes, bytes);
         const room = limit - reader.pendingBytes();
         const ok = writer.tryWrite(prefix, payload, bytes);
         if (ok) {
@@ -141,7 +141,7 @@ describe('ring writer and reader', () => {
     const payload = new Uint8Array(1000);
     let n = 0;
     while (writer.tryWrite(prefix, payload, payload.length)) n++;
-    const frame = RingWriter.frameBytes(prefix.byteLength, 1000);
+    const frame = RingWriter.frameBytes(prefix.bytes, 1000);
     // Up to 7 alignment spaces per frame.
     expect(n).toBeGreaterThanOrEqual(Math.floor((64 * 1024) / (frame + 7)));
     expect(n).toBeLessThanOrEqual(Math.floor((64 * 1024) / frame));
@@ -164,6 +164,20 @@ describe('ring writer and reader', () => {
     while (writer.tryWrite(prefix, 'x', 1)) n++;
     expect(n).toBe(10);
     expect(writer.rejection).toBe(State.FULL_MESSAGES);
+  });
+
+  it('treats running out of record slots (frames under 16 bytes) as the message limit', () => {
+    const { writer, reader, views } = setup(64 * 1024, 0);
+    const prefix = new SubjectCache().prefix('a');
+    let n = 0;
+    while (writer.tryWrite(prefix, '', 0)) n++;
+    // 'PUB a   0\r\n\r\n' is 13 bytes: 4096 slots (minus the two kept spare) run out first.
+    expect(n).toBe(views.records.length - 2);
+    expect(writer.rejection).toBe(State.FULL_MESSAGES);
+    writer.publish();
+    for (let i = 0; i < n; i++) readFrame(reader);
+    reader.confirm(reader.sentPos, reader.sentRec, n);
+    expect(writer.tryWrite(prefix, '', 0)).toBe(true);
   });
 
   it('refuses a frame larger than the whole buffer without raising the full flag', () => {
