@@ -1,15 +1,18 @@
 /**
- * Shared pieces of the fault-injection suite (test/integration/faults): a sequence stream that
- * numbers only accepted messages, a counting subscriber that takes full connection options (auth,
- * TLS), the accounting and delivery checks every fault test ends with, and the result records
- * docs/reliability.md is filled from.
+ * Shared pieces of the fault-injection suite (test/integration/faults): the rig most fault tests
+ * start from (a server, optionally behind a fault proxy, and a counting subscriber), a sequence
+ * stream that numbers only accepted messages, a counting subscriber that takes full connection
+ * options (auth, TLS), the accounting and delivery checks every fault test ends with, and the
+ * result records docs/reliability.md is filled from.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { createPublisher, type CloseReport, type Publisher, type PublisherEvent, type PublisherOptions, type PublisherStats } from '../../src/index.js';
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { startNatsServer, type NatsServerProcess, type StartOptions } from './nats-server.js';
 import { readSeq, SequenceCounter, type SequenceReport } from './sequence.js';
 
 export { sleep };
@@ -31,6 +34,23 @@ export class Cleanups {
   }
 }
 
+/** A Cleanups stack that runs after each test of the calling file (call it at the file's top level). */
+export function cleanupsAfterEach(): Cleanups {
+  const cleanups = new Cleanups();
+  afterEach(() => cleanups.run());
+  return cleanups;
+}
+
+/** Runs `fn` and returns what it threw (undefined if nothing). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 /** Polls `pred` every 10 ms; rejects with `what` after `timeoutMs`. */
 export async function waitUntil(pred: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -45,6 +65,14 @@ export async function startPublisher(cleanups: Cleanups, options: PublisherOptio
   const pub = await createPublisher({ name: 'faults', ...options });
   cleanups.add(() => pub.close({ timeout: 0 }));
   return pub;
+}
+
+/** What `pub.closed()` resolved to, or `'still open'` if it did not resolve within `ms`. */
+export async function closedWithin(pub: Publisher, ms: number): Promise<void | Error | 'still open'> {
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([pub.closed(), new Promise<'still open'>((r) => (timer = setTimeout(() => r('still open'), ms)))]);
+  clearTimeout(timer);
+  return outcome;
 }
 
 /** Records every status event of a publisher from the moment it is attached. */
@@ -138,7 +166,7 @@ export class SeqStream {
    * refusal (0 = just yield: a hot producer). `paceMs` sleeps after each full batch instead of
    * only yielding, which caps the offered rate at about batch / paceMs.
    */
-  async run(opts: { count?: number; until?: () => boolean; batch?: number; backoffMs?: number; paceMs?: number }): Promise<void> {
+  async run(opts: RunOptions): Promise<void> {
     const count = opts.count ?? Number.POSITIVE_INFINITY;
     const batch = opts.batch ?? 5_000;
     const backoffMs = opts.backoffMs ?? 1;
@@ -156,6 +184,60 @@ export class SeqStream {
       else await new Promise<void>((r) => setImmediate(r));
     }
   }
+
+  /**
+   * run() in the background, until `opts.until()` or the returned `stop()`, which ends it after
+   * the current batch and resolves once it has returned.
+   */
+  produce(opts: RunOptions): { stop(): Promise<void> } {
+    let stopped = false;
+    const until = opts.until;
+    const running = this.run({ ...opts, until: () => stopped || (until?.() ?? false) });
+    return {
+      stop: async () => {
+        stopped = true;
+        await running;
+      },
+    };
+  }
+
+  /** Waits until `n` messages were accepted (by a run() in progress). */
+  waitForAccepted(n: number, timeoutMs = 30_000): Promise<void> {
+    return waitUntil(() => this.next >= n, timeoutMs, `the first ${n} messages`);
+  }
+
+  /** Waits until `n` offers were refused (by a run() in progress). */
+  waitForRefused(n: number, timeoutMs = 30_000): Promise<void> {
+    return waitUntil(() => this.refused >= n, timeoutMs, () => `${n} refusals (have ${this.refused})`);
+  }
+}
+
+export interface RunOptions {
+  count?: number;
+  until?: () => boolean;
+  batch?: number;
+  backoffMs?: number;
+  paceMs?: number;
+}
+
+export interface SeqPublisher {
+  readonly pub: Publisher;
+  /** Attached right after the publisher was created. */
+  readonly events: EventLog;
+  readonly stream: SeqStream;
+}
+
+/** startPublisher() with an EventLog attached at once and a SeqStream on `subject` (`size`, `maxSize` as there). */
+export async function startSeqPublisher(
+  cleanups: Cleanups,
+  subject: string,
+  options: PublisherOptions,
+  size?: number | ((seq: number) => number),
+  maxSize?: number,
+): Promise<SeqPublisher> {
+  const pub = await startPublisher(cleanups, options);
+  const events = new EventLog(pub);
+  return { pub, events, stream: new SeqStream(pub, subject, size, maxSize) };
 }
 
 export interface Subscriber {
@@ -209,6 +291,125 @@ export async function faultSubscriber(
     close: async () => {
       await nc.close().catch(() => {});
     },
+  };
+}
+
+/** faultSubscriber() closed by `cleanups`. */
+export async function startSubscriber(
+  cleanups: Cleanups,
+  options: ConnectionOptions,
+  subject: string,
+  capacity: number,
+  verify?: (data: Uint8Array, seq: number) => boolean,
+): Promise<Subscriber> {
+  const sub = await faultSubscriber(options, subject, capacity, verify);
+  cleanups.add(() => sub.close());
+  return sub;
+}
+
+/** A nats-server stopped by `cleanups`. */
+export async function startServer(cleanups: Cleanups, opts: StartOptions = {}): Promise<NatsServerProcess> {
+  const server = await startNatsServer(opts);
+  cleanups.add(() => server.stop());
+  return server;
+}
+
+export interface RigOptions {
+  /** How to start the server (config file text, ...). */
+  readonly server?: StartOptions;
+  /** Merged over `{ servers: server.url }` for the subscriber's connection. */
+  readonly subscriber?: ConnectionOptions;
+  /** Content check of each arrival (see faultSubscriber). */
+  readonly verify?: (data: Uint8Array, seq: number) => boolean;
+}
+
+/** A server and a counting subscriber on `subject` connected straight to it. */
+export interface Rig {
+  readonly server: NatsServerProcess;
+  readonly sub: Subscriber;
+  readonly subject: string;
+}
+
+/** A Rig plus a fault proxy in front of the server, for the publisher under test. */
+export interface ProxiedRig extends Rig {
+  readonly proxy: FaultProxy;
+}
+
+/** Starts a Rig; everything in it is stopped by `cleanups`. */
+export async function startRig(cleanups: Cleanups, subject: string, capacity: number, opts: RigOptions = {}): Promise<Rig> {
+  const server = await startServer(cleanups, opts.server);
+  const sub = await startSubscriber(cleanups, { servers: server.url, ...opts.subscriber }, subject, capacity, opts.verify);
+  return { server, sub, subject };
+}
+
+/** Starts a ProxiedRig (server, then proxy, then subscriber); everything in it is stopped by `cleanups`. */
+export async function startProxiedRig(cleanups: Cleanups, subject: string, capacity: number, opts: RigOptions = {}): Promise<ProxiedRig> {
+  const server = await startServer(cleanups, opts.server);
+  const proxy = await startFaultProxy({ targetPort: server.port });
+  cleanups.add(() => proxy.close());
+  const sub = await startSubscriber(cleanups, { servers: server.url, ...opts.subscriber }, subject, capacity, opts.verify);
+  return { server, proxy, sub, subject };
+}
+
+/**
+ * Stops the rig's server with SIGTERM, the proxy refusing the publisher first so that after
+ * bringBack() it cannot race the subscriber back; with `events`, waits for the publisher's
+ * 'disconnect' (10 s).
+ */
+export async function takeDown(rig: ProxiedRig, events?: EventLog): Promise<void> {
+  rig.proxy.refuse(Number.POSITIVE_INFINITY);
+  await rig.server.stop('SIGTERM');
+  if (events !== undefined) await events.waitFor('disconnect', 1, 10_000);
+}
+
+/**
+ * Restarts the rig's server on the same port, waits until the subscriber has resubscribed, then
+ * lets the publisher through the proxy; with `events`, waits for its 'reconnect' (30 s).
+ */
+export async function bringBack(rig: ProxiedRig, events?: EventLog): Promise<void> {
+  await rig.server.restart();
+  await waitForInterest(rig.server.url, rig.sub, rig.subject);
+  rig.proxy.allow();
+  if (events !== undefined) await events.waitFor('reconnect', 1, 30_000);
+}
+
+export interface Cutter {
+  /** Cuts made so far. */
+  readonly cuts: number;
+  stop(): void;
+}
+
+/**
+ * Resets every connection through `proxy` every `every` ms (a number: one interval timer), or
+ * after each delay `every()` returns (chained timers); stopped by `cleanups` too.
+ */
+export function startCutter(cleanups: Cleanups, proxy: FaultProxy, every: number | (() => number)): Cutter {
+  let cuts = 0;
+  const cut = (): void => {
+    proxy.cutAll();
+    cuts++;
+  };
+  let stop: () => void;
+  if (typeof every === 'number') {
+    const interval = setInterval(cut, every);
+    stop = () => clearInterval(interval);
+  } else {
+    let timer: NodeJS.Timeout | undefined;
+    const schedule = (): void => {
+      timer = setTimeout(() => {
+        cut();
+        schedule();
+      }, every());
+    };
+    schedule();
+    stop = () => clearTimeout(timer);
+  }
+  cleanups.add(stop);
+  return {
+    get cuts() {
+      return cuts;
+    },
+    stop,
   };
 }
 
@@ -318,6 +519,38 @@ export function expectDelivered(d: Delivery, report: CloseReport | PublisherStat
   if (opts.allowOutOfOrder !== true) expect(d.outOfOrder, `out-of-order arrivals ${ctx}`).toBe(0);
 }
 
+/** expectDelivered(), and the publisher closed without an error and with nothing unsent. */
+export function expectNothingLost(d: Delivery, report: CloseReport): void {
+  expect(report.unsent).toBe(0);
+  expect(report.error).toBeUndefined();
+  expectDelivered(d, report);
+}
+
+export interface Outcome {
+  readonly report: CloseReport;
+  readonly d: Delivery;
+}
+
+/**
+ * How most delivery tests end: waits until `sub` saw `expected` distinct messages (`waitMs`; with
+ * `bestEffort` a timeout is not thrown, the delivery verdict then says which are missing and why),
+ * flushes the subscriber's connection, sleeps `settleMs` if given, closes `pub` (5 s) and returns
+ * the close report with its delivery verdict.
+ */
+export async function closeAndCount(
+  pub: Publisher,
+  sub: Subscriber,
+  expected: number,
+  opts: { waitMs?: number; settleMs?: number; bestEffort?: boolean } = {},
+): Promise<Outcome> {
+  const arrived = sub.waitFor(expected, opts.waitMs ?? 30_000);
+  await (opts.bestEffort === true ? arrived.catch(() => {}) : arrived);
+  await flushEventually(sub.nc);
+  if (opts.settleMs !== undefined) await sleep(opts.settleMs);
+  const report = await pub.close({ timeout: 5_000 });
+  return { report, d: delivery(sub.counter, report) };
+}
+
 /** What one fault test observed, for docs/reliability.md. */
 export interface FaultResult {
   /** File-stable key, e.g. `cut-connections`. */
@@ -341,6 +574,31 @@ const RESULTS_DIR = fileURLToPath(new URL('../results/faults/', import.meta.url)
 export function recordResult(r: FaultResult): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(`${RESULTS_DIR}${r.id}.json`, `${JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2)}\n`);
+}
+
+/**
+ * recordResult() for a nats-offload test: its counters from the close `report`, duplicates and
+ * silent losses from `outcome` (a Delivery, or counts worked out by the test).
+ */
+export function recordOffload(
+  report: CloseReport,
+  outcome: { duplicates?: number; lostSilently: number },
+  r: { id: string; fault: string; userSees: string; notes?: string },
+): void {
+  recordResult({
+    id: r.id,
+    fault: r.fault,
+    client: 'nats-offload',
+    userSees: r.userSees,
+    accepted: report.accepted,
+    sent: report.sent,
+    unsent: report.unsent,
+    rejected: report.rejected,
+    resent: report.resent,
+    ...(outcome.duplicates !== undefined ? { duplicates: outcome.duplicates } : {}),
+    lostSilently: outcome.lostSilently,
+    ...(r.notes !== undefined ? { notes: r.notes } : {}),
+  });
 }
 
 /** Resident set size of this process in MiB. */

@@ -7,25 +7,27 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nkeys, type ConnectionOptions } from 'nats';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTlsFixtures, type TlsFixtures } from '../../../scripts/tls-fixtures.js';
 import { ConnectionError, PublisherClosedError, createPublisher, type Publisher, type PublisherOptions } from '../../../src/index.js';
 import {
-  Cleanups,
   EventLog,
   SeqStream,
+  cleanupsAfterEach,
+  closedWithin,
   delivery,
   expectBalanced,
   expectDelivered,
-  faultSubscriber,
+  recordOffload,
   recordResult,
   startPublisher,
+  startServer,
+  startSubscriber,
   waitUntil,
 } from '../../helpers/faults-harness.js';
 import { startNatsServer, type NatsServerProcess } from '../../helpers/nats-server.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 const MESSAGES = 10_000;
 /** How long a wrong credential may go unreported; connects here take milliseconds. */
@@ -59,17 +61,21 @@ afterAll(async () => {
   await Promise.all(Object.values(servers).map((s) => s?.stop()));
 });
 
-async function tokenServer(): Promise<NatsServerProcess> {
-  const s = await startNatsServer({ config: 'authorization {\n  token: "t0ken-xyz"\n}\n' });
-  cleanups.add(() => s.stop());
-  return s;
+function tokenServer(): Promise<NatsServerProcess> {
+  return startServer(cleanups, { config: 'authorization {\n  token: "t0ken-xyz"\n}\n' });
+}
+
+/** createPublisher() as is (no waitForConnect unless `opts` says so), closed by cleanups, with an EventLog attached. */
+async function watchedPublisher(opts: PublisherOptions): Promise<{ pub: Publisher; events: EventLog }> {
+  const pub = await createPublisher(opts);
+  cleanups.add(() => pub.close({ timeout: 0 }));
+  return { pub, events: new EventLog(pub) };
 }
 
 /** Publishes MESSAGES through a publisher with `pubOpts`, counted by a subscriber with `subOpts`. */
 async function deliversAll(id: string, url: string, pubOpts: PublisherOptions, subOpts: ConnectionOptions): Promise<void> {
   const subject = `faults.auth.${id}`;
-  const sub = await faultSubscriber({ servers: url, ...subOpts }, subject, MESSAGES);
-  cleanups.add(() => sub.close());
+  const sub = await startSubscriber(cleanups, { servers: url, ...subOpts }, subject, MESSAGES);
   const pub = await startPublisher(cleanups, { servers: url, waitForConnect: true, ...pubOpts });
   expect(pub.status).toBe('connected');
   const stream = new SeqStream(pub, subject);
@@ -103,19 +109,12 @@ async function refusedWith(url: string, opts: PublisherOptions, why: RegExp): Pr
  * that never settles would leave no handle to close the stuck worker with.)
  */
 async function givesUpWith(url: string, opts: PublisherOptions, why: RegExp): Promise<{ error: unknown; pub: Publisher; events: EventLog }> {
-  const pub = await createPublisher({ servers: url, reconnectTimeWait: 100, reconnectJitter: 0, maxReconnectAttempts: 2, ...opts });
-  cleanups.add(() => pub.close({ timeout: 0 }));
-  const events = new EventLog(pub);
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    pub.closed(),
-    new Promise<'silent'>((r) => (timer = setTimeout(() => r('silent'), REPORT_WITHIN_MS))),
-  ]);
-  clearTimeout(timer);
+  const { pub, events } = await watchedPublisher({ servers: url, reconnectTimeWait: 100, reconnectJitter: 0, maxReconnectAttempts: 2, ...opts });
+  const outcome = await closedWithin(pub, REPORT_WITHIN_MS);
   expect(
     outcome,
     `after ${REPORT_WITHIN_MS} ms with maxReconnectAttempts 2 the publisher is still '${pub.status}' with events [${events.summary()}]`,
-  ).not.toBe('silent');
+  ).not.toBe('still open');
   expect(outcome).toBeInstanceOf(ConnectionError);
   expect((outcome as ConnectionError).message).toMatch(why);
   return { error: outcome, pub, events };
@@ -149,9 +148,7 @@ describe('authentication and TLS', () => {
       await refusedWith(servers.auth!.url, { nkeySeed: OTHER_SEED }, /authorization violation/i);
     });
     it('wrong password without waitForConnect: error event, closed() resolves to it, buffered messages reported unsent', async () => {
-      const pub = await createPublisher({ servers: servers.auth!.url, user: 'alice', pass: 'wrong', reconnectTimeWait: 100 });
-      cleanups.add(() => pub.close({ timeout: 0 }));
-      const events = new EventLog(pub);
+      const { pub, events } = await watchedPublisher({ servers: servers.auth!.url, user: 'alice', pass: 'wrong', reconnectTimeWait: 100 });
       for (let i = 0; i < 100; i++) pub.publish('faults.auth.buffered', `m${i}`);
       const closedWith = await pub.closed();
       expect(closedWith).toBeInstanceOf(ConnectionError);
@@ -163,17 +160,10 @@ describe('authentication and TLS', () => {
       expect(report).toMatchObject({ accepted: 100, sent: 0, unsent: 100 });
       expect(report.error).toBe(closedWith);
       expectBalanced(report);
-      recordResult({
+      recordOffload(report, { lostSilently: 0 }, {
         id: 'auth-bad-password',
         fault: 'wrong password (server with user/password auth), no waitForConnect',
-        client: 'nats-offload',
         userSees: `'error' event and closed() → ConnectionError "${(closedWith as Error).message}"; close() reports the 100 buffered messages unsent`,
-        accepted: report.accepted,
-        sent: report.sent,
-        unsent: report.unsent,
-        rejected: report.rejected,
-        resent: report.resent,
-        lostSilently: 0,
       });
     });
     it('TLS server not trusted (wrong CA), maxReconnectAttempts 2: the publisher gives up naming the certificate problem', async () => {
@@ -188,9 +178,7 @@ describe('authentication and TLS', () => {
       });
     });
     it('TLS server not trusted (wrong CA), reconnecting forever: an error event says why', async () => {
-      const pub = await createPublisher({ servers: servers.tls!.url, tls: { caFile: tlsB.caFile }, reconnectTimeWait: 100 });
-      cleanups.add(() => pub.close({ timeout: 0 }));
-      const events = new EventLog(pub);
+      const { pub, events } = await watchedPublisher({ servers: servers.tls!.url, tls: { caFile: tlsB.caFile }, reconnectTimeWait: 100 });
       pub.publish('faults.auth.tls', 'buffered');
       await waitUntil(() => events.errors().length > 0, REPORT_WITHIN_MS, () => `an error event while status is '${pub.status}'; events: ${events.summary()}`).catch((err: unknown) => {
         recordResult({

@@ -7,7 +7,7 @@
  * bounded.
  */
 import { connect } from 'nats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   InvalidPayloadError,
   InvalidSubjectError,
@@ -18,23 +18,24 @@ import {
 } from '../../../src/index.js';
 import { SUBJECT_CACHE_LIMIT } from '../../../src/subjects.js';
 import {
-  Cleanups,
   EventLog,
+  cleanupsAfterEach,
   delivery,
   expectBalanced,
   expectDelivered,
-  faultSubscriber,
   flushEventually,
-  recordResult,
+  recordOffload,
   sleep,
+  startProxiedRig,
   startPublisher,
+  startRig,
+  startSubscriber,
+  thrown,
   waitUntil,
 } from '../../helpers/faults-harness.js';
-import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startNatsServer } from '../../helpers/nats-server.js';
+import { seqPayload } from '../../helpers/sequence.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 const MAX_PAYLOAD = 1024 * 1024;
 const ROUNDS = 20_000;
@@ -61,37 +62,14 @@ function randomSubject(rand: () => number): string {
   return s;
 }
 
-/** Runs `fn` and returns what it threw (undefined if nothing). */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  return undefined;
-}
-
-/** A sequence message on `subject` with `seq`; the helpers' payload format. */
-function seqBytes(seq: number): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setUint32(0, seq, true);
-  b[4] = 0xa5;
-  return b;
-}
-
 function subjectCacheSize(pub: Publisher): number {
   return (pub as unknown as { subjects: { size: number } }).subjects.size;
 }
 
 describe('hostile input at volume', () => {
   it('throws typed errors for bad input and never corrupts neighbouring messages', async () => {
-    const server = await startNatsServer();
-    cleanups.add(() => server.stop());
-    const seqSubject = 'faults.hostile.seq';
-    const sub = await faultSubscriber({ servers: server.url }, seqSubject, 1_000_000);
-    cleanups.add(() => sub.close());
-    const many = await faultSubscriber({ servers: server.url }, 'faults.hostile.many.*', DISTINCT_SUBJECTS);
-    cleanups.add(() => many.close());
+    const { server, sub, subject: seqSubject } = await startRig(cleanups, 'faults.hostile.seq', 1_000_000);
+    const many = await startSubscriber(cleanups, { servers: server.url }, 'faults.hostile.many.*', DISTINCT_SUBJECTS);
     // Raw receiver for the payloads whose exact bytes are checked.
     const raw = await connect({ servers: server.url });
     cleanups.add(() => raw.close());
@@ -110,7 +88,7 @@ describe('hostile input at volume', () => {
     const rand = prng(0x5eed);
     let seq = 0;
     const valid = (): void => {
-      pub.publish(seqSubject, seqBytes(seq));
+      pub.publish(seqSubject, seqPayload(seq));
       seq++;
     };
     const wrongErrors: string[] = [];
@@ -126,7 +104,7 @@ describe('hostile input at volume', () => {
     let randomRefused = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const subject = randomSubject(rand);
-      const payload = rand() < 0.5 ? `p${i}\ud800` : seqBytes(0xffffffff);
+      const payload = rand() < 0.5 ? `p${i}\ud800` : seqPayload(0xffffffff);
       const withOptions = rand() < 0.3;
       const e = thrown(() => (withOptions ? pub.publish(subject, payload, { reply: 'faults.reply' }) : pub.publish(subject, payload)));
       if (e === undefined) {
@@ -188,7 +166,7 @@ describe('hostile input at volume', () => {
     // 5. 10^5 distinct subjects, each a sequence message: the cache stays bounded.
     let maxCache = 0;
     for (let i = 0; i < DISTINCT_SUBJECTS; i++) {
-      while (!pub.tryPublish(`faults.hostile.many.s${i}`, seqBytes(i))) await sleep(1);
+      while (!pub.tryPublish(`faults.hostile.many.s${i}`, seqPayload(i))) await sleep(1);
       maxCache = Math.max(maxCache, subjectCacheSize(pub));
       if (i % 1_000 === 0) {
         valid();
@@ -236,30 +214,16 @@ describe('hostile input at volume', () => {
     }
     const d = delivery(sub.counter, { ...report, accepted: seq, sent: seq });
     expectDelivered(d, { ...report, accepted: seq, sent: seq, unsent: 0, droppedOversize: 0 });
-    recordResult({
+    recordOffload(report, { duplicates: seqReport.duplicates + manyReport.duplicates, lostSilently: seqReport.missing.length + manyReport.missing.length }, {
       id: 'hostile-input',
       fault: `${ROUNDS} random subjects (whitespace, wildcards, lone surrogates, control chars), huge subjects, bad types, max_payload ±1, ${DISTINCT_SUBJECTS} distinct subjects`,
-      client: 'nats-offload',
       userSees: `InvalidSubjectError ×${randomRefused} (random), InvalidPayloadError / MaxPayloadExceededError / MessageTooLargeError at the call; no error event, no disconnect`,
-      accepted: report.accepted,
-      sent: report.sent,
-      unsent: report.unsent,
-      rejected: report.rejected,
-      resent: report.resent,
-      duplicates: seqReport.duplicates + manyReport.duplicates,
-      lostSilently: seqReport.missing.length + manyReport.missing.length,
       notes: `subject cache peaked at ${maxCache}; corrupt neighbours: 0`,
     });
   });
 
   it('drops a buffered message the server turns out to be too small for, reports it, keeps its neighbours', async () => {
-    const server = await startNatsServer({ config: 'max_payload: 65536\n' });
-    cleanups.add(() => server.stop());
-    const proxy = await startFaultProxy({ targetPort: server.port });
-    cleanups.add(() => proxy.close());
-    const subject = 'faults.hostile.oversize';
-    const sub = await faultSubscriber({ servers: server.url }, subject, 10_000);
-    cleanups.add(() => sub.close());
+    const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.hostile.oversize', 10_000, { server: { config: 'max_payload: 65536\n' } });
     // Publish before the first connection: the 1 MiB default max_payload applies until INFO.
     proxy.refuse(Number.POSITIVE_INFINITY);
     const pub = await startPublisher(cleanups, { servers: proxy.url, reconnectTimeWait: 50, reconnectJitter: 0 });
@@ -271,7 +235,7 @@ describe('hostile input at volume', () => {
       if (oversizeSeqs.includes(i)) {
         new DataView(big.buffer).setUint32(0, i, true);
         pub.publish(subject, big);
-      } else pub.publish(subject, seqBytes(i));
+      } else pub.publish(subject, seqPayload(i));
     }
     proxy.allow();
     await pub.flush({ timeout: 30_000 });
@@ -296,18 +260,10 @@ describe('hostile input at volume', () => {
     expect(r.duplicates).toBe(0);
     expect(r.outOfOrder).toBe(0);
     expect(report).toMatchObject({ accepted: 1_000, sent: 1_000 - oversizeSeqs.length, droppedOversize: oversizeSeqs.length, unsent: 0 });
-    recordResult({
+    recordOffload(report, { duplicates: r.duplicates, lostSilently: r.missing.length - report.droppedOversize }, {
       id: 'hostile-oversize-buffered',
       fault: 'messages over the server max_payload (64 KiB) buffered before the first INFO',
-      client: 'nats-offload',
       userSees: `'error' event MAX_PAYLOAD_EXCEEDED per dropped message; stats().droppedOversize = ${report.droppedOversize}; after INFO publish() throws MaxPayloadExceededError`,
-      accepted: report.accepted,
-      sent: report.sent,
-      unsent: report.unsent,
-      rejected: report.rejected,
-      resent: report.resent,
-      duplicates: r.duplicates,
-      lostSilently: r.missing.length - report.droppedOversize,
       notes: 'the dropped messages are reported (droppedOversize), not lost silently',
     });
   });

@@ -4,14 +4,21 @@
  * measures and records it, and checks only what the client itself claims.
  */
 import { connect, type NatsConnection } from 'nats';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Cleanups, faultSubscriber, flushEventually, recordResult, sleep, waitForInterest } from '../../helpers/faults-harness.js';
-import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startNatsServer } from '../../helpers/nats-server.js';
+import { describe, expect, it } from 'vitest';
+import {
+  bringBack,
+  cleanupsAfterEach,
+  flushEventually,
+  recordResult,
+  sleep,
+  startCutter,
+  startProxiedRig,
+  takeDown,
+  type ProxiedRig,
+} from '../../helpers/faults-harness.js';
 import { seqPayload } from '../../helpers/sequence.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 /**
  * Publishes seq 0..count-1 with nc.publish, `batch` per `paceMs`; counts publish() throws. A fresh
@@ -40,86 +47,73 @@ function statusCounter(nc: NatsConnection): { disconnect: number; reconnect: num
   return seen;
 }
 
+interface Contrast extends ProxiedRig {
+  readonly nc: NatsConnection;
+  readonly seen: ReturnType<typeof statusCounter>;
+  readonly count: number;
+}
+
+/** A proxied rig counting `count` messages on `subject`, and a plain `nats` client publishing through the proxy. */
+async function startContrast(subject: string, count: number, reconnectTimeWait: number): Promise<Contrast> {
+  const rig = await startProxiedRig(cleanups, subject, count);
+  const nc = await connect({ servers: rig.proxy.url, maxReconnectAttempts: -1, reconnectTimeWait, reconnectJitter: 0 });
+  cleanups.add(() => nc.close().catch(() => {}));
+  return { ...rig, nc, seen: statusCounter(nc), count };
+}
+
+/**
+ * Flushes both clients, lets the last arrivals land, records what the subscriber saw (`notes`
+ * after the loss percentage), and checks only what the client itself claims: every message counted
+ * out, none corrupt.
+ */
+async function recordContrast(c: Contrast, thrown: number, r: { id: string; fault: string; notes: string }): Promise<void> {
+  await flushEventually(c.nc);
+  await flushEventually(c.sub.nc);
+  await sleep(500);
+  const seq = c.sub.counter.report(c.count);
+  const stats = c.nc.stats();
+  recordResult({
+    id: r.id,
+    fault: r.fault,
+    client: 'nats',
+    userSees: `${c.seen.disconnect} disconnect / ${c.seen.reconnect} reconnect status events; publish() threw ${thrown} times; stats().outMsgs = ${stats.outMsgs}`,
+    accepted: c.count,
+    duplicates: seq.duplicates,
+    lostSilently: seq.missing.length,
+    notes: `lost ${((100 * seq.missing.length) / c.count).toFixed(2)}%${r.notes}`,
+  });
+  expect(stats.outMsgs).toBe(c.count);
+  expect(seq.corrupt).toBe(0);
+}
+
 describe('the nats client on the main thread, same faults (contrast)', () => {
   it('connection cut every 200 ms: measures what it loses', async () => {
-    const server = await startNatsServer();
-    cleanups.add(() => server.stop());
-    const proxy = await startFaultProxy({ targetPort: server.port });
-    cleanups.add(() => proxy.close());
-    const subject = 'faults.contrast.cut';
-    const count = 300_000;
-    const sub = await faultSubscriber({ servers: server.url }, subject, count);
-    cleanups.add(() => sub.close());
-    const nc = await connect({ servers: proxy.url, maxReconnectAttempts: -1, reconnectTimeWait: 20, reconnectJitter: 0 });
-    cleanups.add(() => nc.close().catch(() => {}));
-    const seen = statusCounter(nc);
-    let cuts = 0;
-    const cutter = setInterval(() => {
-      proxy.cutAll();
-      cuts++;
-    }, 200);
-    cleanups.add(() => clearInterval(cutter));
+    const c = await startContrast('faults.contrast.cut', 300_000, 20);
+    const cutter = startCutter(cleanups, c.proxy, 200);
     // ~150 k msg/s for ~2 s: about ten cuts.
-    const thrown = await publishSeq(nc, subject, count, 1_500, 10);
-    clearInterval(cutter);
-    await flushEventually(nc);
-    await flushEventually(sub.nc);
-    await sleep(500);
-    const r = sub.counter.report(count);
-    const stats = nc.stats();
-    recordResult({
+    const thrown = await publishSeq(c.nc, c.subject, c.count, 1_500, 10);
+    cutter.stop();
+    await recordContrast(c, thrown, {
       id: 'contrast-nats-cut',
-      fault: `TCP reset every 200 ms (${cuts} cuts) during ${count} msgs`,
-      client: 'nats',
-      userSees: `${seen.disconnect} disconnect / ${seen.reconnect} reconnect status events; publish() threw ${thrown} times; stats().outMsgs = ${stats.outMsgs}`,
-      accepted: count,
-      duplicates: r.duplicates,
-      lostSilently: r.missing.length,
-      notes: `lost ${((100 * r.missing.length) / count).toFixed(2)}%, no per-message error, nothing reports which`,
+      fault: `TCP reset every 200 ms (${cutter.cuts} cuts) during ${c.count} msgs`,
+      notes: ', no per-message error, nothing reports which',
     });
-    expect(stats.outMsgs).toBe(count);
-    expect(r.corrupt).toBe(0);
   });
 
   it('server stopped ~1.5 s and restarted: measures what it loses', async () => {
-    const server = await startNatsServer();
-    cleanups.add(() => server.stop());
-    const proxy = await startFaultProxy({ targetPort: server.port });
-    cleanups.add(() => proxy.close());
-    const subject = 'faults.contrast.restart';
-    const count = 100_000;
-    const sub = await faultSubscriber({ servers: server.url }, subject, count);
-    cleanups.add(() => sub.close());
-    const nc = await connect({ servers: proxy.url, maxReconnectAttempts: -1, reconnectTimeWait: 100, reconnectJitter: 0 });
-    cleanups.add(() => nc.close().catch(() => {}));
-    const seen = statusCounter(nc);
+    const c = await startContrast('faults.contrast.restart', 100_000, 100);
     // 20 k msg/s for 5 s; the server is down from ~1 s to ~2.5 s (the subscriber is back before the
     // publisher may reconnect, as in the nats-offload test).
-    const publishing = publishSeq(nc, subject, count, 200, 10);
+    const publishing = publishSeq(c.nc, c.subject, c.count, 200, 10);
     await sleep(1_000);
-    proxy.refuse(Number.POSITIVE_INFINITY);
-    await server.stop('SIGTERM');
+    await takeDown(c);
     await sleep(1_500);
-    await server.restart();
-    await waitForInterest(server.url, sub, subject);
-    proxy.allow();
+    await bringBack(c);
     const thrown = await publishing;
-    await flushEventually(nc);
-    await flushEventually(sub.nc);
-    await sleep(500);
-    const r = sub.counter.report(count);
-    const stats = nc.stats();
-    recordResult({
+    await recordContrast(c, thrown, {
       id: 'contrast-nats-restart',
-      fault: `server SIGTERM, down ~1.5 s, restarted, during ${count} msgs at ~20 k msg/s`,
-      client: 'nats',
-      userSees: `${seen.disconnect} disconnect / ${seen.reconnect} reconnect status events; publish() threw ${thrown} times; stats().outMsgs = ${stats.outMsgs}`,
-      accepted: count,
-      duplicates: r.duplicates,
-      lostSilently: r.missing.length,
-      notes: `lost ${((100 * r.missing.length) / count).toFixed(2)}%; outMsgs counts them as sent`,
+      fault: `server SIGTERM, down ~1.5 s, restarted, during ${c.count} msgs at ~20 k msg/s`,
+      notes: '; outMsgs counts them as sent',
     });
-    expect(stats.outMsgs).toBe(count);
-    expect(r.corrupt).toBe(0);
   });
 });

@@ -8,23 +8,24 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionError, PublisherClosedError } from '../../../src/index.js';
 import {
-  Cleanups,
-  EventLog,
   SeqStream,
+  cleanupsAfterEach,
+  closedWithin,
   delivery,
   expectBalanced,
   expectDelivered,
-  faultSubscriber,
-  recordResult,
+  recordOffload,
   startPublisher,
+  startRig,
+  startSeqPublisher,
+  startServer,
 } from '../../helpers/faults-harness.js';
-import { freePort, startNatsServer } from '../../helpers/nats-server.js';
+import { freePort } from '../../helpers/nats-server.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 const CLOSE_TIMEOUT_MS = 1_000;
 /** Far above the close timeout plus the worker's own 2 s socket-close bound: only a hang exceeds it. */
@@ -32,14 +33,8 @@ const HANG_MS = 20_000;
 
 describe('server never comes back', () => {
   it('close() resolves and reports exactly the unsent messages after the server died', async () => {
-    const server = await startNatsServer();
-    cleanups.add(() => server.stop());
-    const subject = 'faults.gone';
-    const sub = await faultSubscriber({ servers: server.url, maxReconnectAttempts: 0 }, subject, 100_000);
-    cleanups.add(() => sub.close());
-    const pub = await startPublisher(cleanups, { servers: server.url, waitForConnect: true, reconnectTimeWait: 100 });
-    const events = new EventLog(pub);
-    const stream = new SeqStream(pub, subject);
+    const { server, sub, subject } = await startRig(cleanups, 'faults.gone', 100_000, { subscriber: { maxReconnectAttempts: 0 } });
+    const { pub, events, stream } = await startSeqPublisher(cleanups, subject, { servers: server.url, waitForConnect: true, reconnectTimeWait: 100 });
     await stream.run({ count: 20_000 });
     await pub.flush({ timeout: 30_000 });
     await sub.waitFor(20_000);
@@ -63,18 +58,10 @@ describe('server never comes back', () => {
     await events.ended();
     expect(events.events.at(-1)?.type).toBe('closed');
     const d = delivery(sub.counter, report);
-    recordResult({
+    recordOffload(report, d, {
       id: 'never-returns',
       fault: 'server SIGKILLed and never restarted; close({ timeout: 1000 })',
-      client: 'nats-offload',
       userSees: `close() resolved in ${closeMs} ms with { unsent: ${report.unsent} }; 'closed' event; publish() then throws CLOSED`,
-      accepted: report.accepted,
-      sent: report.sent,
-      unsent: report.unsent,
-      rejected: report.rejected,
-      resent: report.resent,
-      duplicates: d.duplicates,
-      lostSilently: d.lostSilently,
       notes: 'the unsent messages are exactly those accepted after the last PONG',
     });
     expectDelivered(d, report);
@@ -93,11 +80,14 @@ describe('server never comes back', () => {
   });
 
   it('gives up after maxReconnectAttempts once connected: closes itself and reports the pending messages unsent', async () => {
-    const server = await startNatsServer();
-    cleanups.add(() => server.stop());
-    const pub = await startPublisher(cleanups, { servers: server.url, waitForConnect: true, maxReconnectAttempts: 2, reconnectTimeWait: 100, reconnectJitter: 0 });
-    const events = new EventLog(pub);
-    const stream = new SeqStream(pub, 'faults.giveup');
+    const server = await startServer(cleanups);
+    const { pub, events, stream } = await startSeqPublisher(cleanups, 'faults.giveup', {
+      servers: server.url,
+      waitForConnect: true,
+      maxReconnectAttempts: 2,
+      reconnectTimeWait: 100,
+      reconnectJitter: 0,
+    });
     await stream.run({ count: 1_000 });
     await pub.flush({ timeout: 30_000 });
     await server.stop('SIGKILL');
@@ -118,9 +108,7 @@ describe('server never comes back', () => {
     const port = await freePort();
     const pub = await startPublisher(cleanups, { servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: 2, reconnectTimeWait: 100, reconnectJitter: 0 });
     pub.publish('faults.never', 'buffered');
-    let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([pub.closed(), new Promise<'still connecting'>((r) => (timer = setTimeout(() => r('still connecting'), 10_000)))]);
-    clearTimeout(timer);
+    const outcome = await closedWithin(pub, 10_000);
     // Two attempts 100 ms apart take well under a second; ten seconds means it never gives up.
     expect(outcome, `status '${pub.status}' 10 s after start with maxReconnectAttempts 2`).toBeInstanceOf(ConnectionError);
     const report = await pub.close();

@@ -5,52 +5,37 @@
  *
  * The CI variant runs a 3 s outage; `npm run test:soak` (SOAK=1) adds the 20 s one.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  Cleanups,
-  EventLog,
-  SeqStream,
   SOAK,
-  delivery,
+  cleanupsAfterEach,
+  closeAndCount,
   expectBalanced,
   expectDelivered,
-  faultSubscriber,
-  flushEventually,
-  recordResult,
+  recordOffload,
   rssMiB,
-  startPublisher,
+  startProxiedRig,
+  startSeqPublisher,
   waitForInterest,
   waitUntil,
 } from '../../helpers/faults-harness.js';
-import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startNatsServer } from '../../helpers/nats-server.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 const MiB = 1024 * 1024;
 const BUFFER_BYTES = 8 * MiB;
 const LOW_WATER_BYTES = BUFFER_BYTES / 2;
 
 async function outageSoak(outageMs: number, id: string): Promise<void> {
-  const server = await startNatsServer();
-  cleanups.add(() => server.stop());
-  const proxy = await startFaultProxy({ targetPort: server.port });
-  cleanups.add(() => proxy.close());
-  const subject = `faults.soak.${id}`;
-  const capacity = 4_000_000;
-  const sub = await faultSubscriber({ servers: server.url }, subject, capacity);
-  cleanups.add(() => sub.close());
+  const { server, proxy, sub, subject } = await startProxiedRig(cleanups, `faults.soak.${id}`, 4_000_000);
   await waitForInterest(server.url, sub, subject);
-  const pub = await startPublisher(cleanups, {
+  const { pub, events, stream } = await startSeqPublisher(cleanups, subject, {
     servers: proxy.url,
     waitForConnect: true,
     reconnectBufSize: BUFFER_BYTES,
     reconnectTimeWait: 100,
     reconnectJitter: 0,
   });
-  const events = new EventLog(pub);
-  const stream = new SeqStream(pub, subject);
 
   // Warm up connected, then take the baseline.
   await stream.run({ count: 100_000 });
@@ -113,22 +98,11 @@ async function outageSoak(outageMs: number, id: string): Promise<void> {
   expect(after.pendingMessages).toBe(0);
   expect(after.outageMs).toBe(0);
   expect(after.disconnectedMs).toBeGreaterThanOrEqual(outageMs);
-  await sub.waitFor(after.accepted, 60_000);
-  await flushEventually(sub.nc);
-  const report = await pub.close({ timeout: 5_000 });
-  const d = delivery(sub.counter, report);
-  recordResult({
+  const { report, d } = await closeAndCount(pub, sub, after.accepted, { waitMs: 60_000 });
+  recordOffload(report, d, {
     id,
     fault: `${outageMs / 1000} s outage (connections refused) under a hot producer, ${BUFFER_BYTES / MiB} MiB buffer`,
-    client: 'nats-offload',
     userSees: `full=true in ${fullSamples}/${samples} samples; tryPublish() false ${report.rejected} times (all counted); RSS +${(maxRss - baseline).toFixed(1)} MiB; backlog of ${during.pendingMessages} drained in order`,
-    accepted: report.accepted,
-    sent: report.sent,
-    unsent: report.unsent,
-    rejected: report.rejected,
-    resent: report.resent,
-    duplicates: d.duplicates,
-    lostSilently: d.lostSilently,
     notes: `full seen above low water during drain: ${sawFullAboveLowWater}; out-of-order=${d.outOfOrder}`,
   });
   expect(report.unsent).toBe(0);

@@ -4,24 +4,22 @@
  * connection and the ring carry on, and the permitted stream around them arrives complete.
  */
 import { connect } from 'nats';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ServerError } from '../../../src/index.js';
 import {
-  Cleanups,
   EventLog,
+  cleanupsAfterEach,
   delivery,
   expectBalanced,
   expectDelivered,
-  faultSubscriber,
-  recordResult,
+  recordOffload,
   sleep,
   startPublisher,
+  startRig,
   waitUntil,
 } from '../../helpers/faults-harness.js';
-import { startNatsServer } from '../../helpers/nats-server.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 const CONFIG = `
 authorization {
@@ -37,12 +35,8 @@ const DENY_EVERY = 50;
 
 describe('server -ERR (permissions violation)', () => {
   it('surfaces each -ERR as a counted error event and keeps the ring flowing', async () => {
-    const server = await startNatsServer({ config: CONFIG });
-    cleanups.add(() => server.stop());
     const auth = { user: 'reader', pass: 'pw' };
-    const subject = 'faults.ok.seq';
-    const sub = await faultSubscriber({ servers: server.url, ...auth }, subject, ALLOWED);
-    cleanups.add(() => sub.close());
+    const { server, sub, subject } = await startRig(cleanups, 'faults.ok.seq', ALLOWED, { server: { config: CONFIG }, subscriber: auth });
     const spy = await connect({ servers: server.url, ...auth });
     cleanups.add(() => spy.close());
     let secretArrived = 0;
@@ -87,18 +81,10 @@ describe('server -ERR (permissions violation)', () => {
     expect(report.accepted).toBe(ALLOWED + denied);
     expect(report.sent).toBe(ALLOWED + denied);
     const d = delivery(sub.counter, { ...report, accepted: ALLOWED, sent: ALLOWED });
-    recordResult({
+    recordOffload(report, d, {
       id: 'server-err',
       fault: `server -ERR 'Permissions Violation' on ${denied} of ${ALLOWED + denied} publishes`,
-      client: 'nats-offload',
       userSees: `one 'error' event (ServerError, subject named) per -ERR; stats().serverErrors = ${stats.serverErrors}; connection and stream unaffected`,
-      accepted: report.accepted,
-      sent: report.sent,
-      unsent: report.unsent,
-      rejected: report.rejected,
-      resent: report.resent,
-      duplicates: d.duplicates,
-      lostSilently: d.lostSilently,
       notes: 'denied messages are confirmed (the server processed and refused them) and counted in serverErrors',
     });
     expectDelivered(d, { ...report, accepted: ALLOWED, sent: ALLOWED });

@@ -7,112 +7,95 @@
  * straight to the server) has resubscribed, so "arrived" measures the publisher, not a race
  * between two clients reconnecting.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { BufferFullError } from '../../../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { BufferFullError, type Publisher, type PublisherOptions } from '../../../src/index.js';
 import {
-  Cleanups,
-  EventLog,
-  SeqStream,
-  delivery,
+  bringBack,
+  cleanupsAfterEach,
+  closeAndCount,
   expectBalanced,
   expectDelivered,
-  faultSubscriber,
-  flushEventually,
-  recordResult,
-  startPublisher,
-  waitForInterest,
+  expectNothingLost,
+  recordOffload,
+  startProxiedRig,
+  startSeqPublisher,
+  takeDown,
   waitUntil,
+  type ProxiedRig,
+  type SeqPublisher,
 } from '../../helpers/faults-harness.js';
-import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startNatsServer } from '../../helpers/nats-server.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 const BUFFER_BYTES = 256 * 1024;
 
+/**
+ * A proxied rig and a publisher with `options` streaming `batch` messages per `paceMs`; once
+ * `warmup` were accepted the server is stopped (SIGTERM, proxy refusing), and offering goes on
+ * until `refusals` offers were refused.
+ */
+async function streamIntoOutage(
+  subject: string,
+  options: PublisherOptions,
+  p: { batch: number; paceMs: number; warmup: number; refusals: number },
+): Promise<SeqPublisher & { rig: ProxiedRig }> {
+  const rig = await startProxiedRig(cleanups, subject, 1_000_000);
+  const s = await startSeqPublisher(cleanups, subject, { servers: rig.proxy.url, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, ...options });
+  const producer = s.stream.produce({ batch: p.batch, paceMs: p.paceMs, backoffMs: 1 });
+  await s.stream.waitForAccepted(p.warmup);
+  await takeDown(rig, s.events);
+  // Keep offering until the limit has refused a good number of messages.
+  await s.stream.waitForRefused(p.refusals);
+  await producer.stop();
+  return { ...s, rig };
+}
+
+/** Calls publish() `times` times on a full publisher: each must throw BufferFullError(`limit`). Returns how many threw. */
+function expectPublishRefused(pub: Publisher, subject: string, times: number, limit: BufferFullError['limit']): number {
+  let thrown = 0;
+  for (let i = 0; i < times; i++) {
+    try {
+      pub.publish(subject, new Uint8Array(8));
+    } catch (e) {
+      expect(e).toBeInstanceOf(BufferFullError);
+      expect((e as BufferFullError).limit).toBe(limit);
+      thrown++;
+    }
+  }
+  expect(thrown).toBe(times);
+  return thrown;
+}
+
 describe('server stopped and restarted on the same port', () => {
   it('counts every rejection past the byte limit and delivers every accepted message', async () => {
-    const server = await startNatsServer();
-    cleanups.add(() => server.stop());
-    const proxy = await startFaultProxy({ targetPort: server.port });
-    cleanups.add(() => proxy.close());
-    const subject = 'faults.restart';
-    const capacity = 1_000_000;
-    const sub = await faultSubscriber({ servers: server.url }, subject, capacity);
-    cleanups.add(() => sub.close());
-
-    const pub = await startPublisher(cleanups, {
-      servers: proxy.url,
-      waitForConnect: true,
-      reconnectBufSize: BUFFER_BYTES,
-      reconnectTimeWait: 100,
-      reconnectJitter: 0,
-    });
-    const events = new EventLog(pub);
-    const stream = new SeqStream(pub, subject);
-
     // Stream at ~200 k msg/s and stop the server in the middle of it.
-    let stopProducing = false;
-    const producing = stream.run({ until: () => stopProducing, batch: 2_000, paceMs: 10, backoffMs: 1 });
-    await waitUntil(() => stream.next >= 50_000, 30_000, 'the first 50 000 messages');
-    proxy.refuse(Number.POSITIVE_INFINITY);
-    await server.stop('SIGTERM');
-    await events.waitFor('disconnect', 1, 10_000);
-    // Keep offering until the byte limit has refused a good number of messages.
-    await waitUntil(() => stream.refused >= 2_000, 30_000, () => `2 000 refusals (have ${stream.refused})`);
-    stopProducing = true;
-    await producing;
-
+    const { rig, pub, events, stream } = await streamIntoOutage(
+      'faults.restart',
+      { reconnectBufSize: BUFFER_BYTES },
+      { batch: 2_000, paceMs: 10, warmup: 50_000, refusals: 2_000 },
+    );
     expect(pub.full).toBe(true);
-    let thrown = 0;
-    for (let i = 0; i < 100; i++) {
-      try {
-        pub.publish(subject, new Uint8Array(8));
-      } catch (e) {
-        expect(e).toBeInstanceOf(BufferFullError);
-        expect((e as BufferFullError).limit).toBe('bytes');
-        thrown++;
-      }
-    }
+    const thrown = expectPublishRefused(pub, rig.subject, 100, 'bytes');
     const during = pub.stats();
     expectBalanced(during);
-    expect(thrown).toBe(100);
     expect(during.rejected).toBe(stream.refused + thrown);
     expect(during.rejectedByLimit).toEqual({ bytes: stream.refused + thrown, messages: 0, disconnected: 0 });
     expect(during.pendingBytes).toBeLessThanOrEqual(BUFFER_BYTES);
     expect(during.pendingMessages).toBeGreaterThan(0);
     expect(during.status).toBe('reconnecting');
 
-    await server.restart();
-    await waitForInterest(server.url, sub, subject);
-    proxy.allow();
-    await events.waitFor('reconnect', 1, 30_000);
+    await bringBack(rig, events);
     await pub.flush({ timeout: 30_000 });
     expect(pub.full).toBe(false);
-    const after = pub.stats();
-    await sub.waitFor(after.accepted, 30_000);
-    await flushEventually(sub.nc);
-    const report = await pub.close({ timeout: 5_000 });
-    const d = delivery(sub.counter, report);
-    recordResult({
+    const { report, d } = await closeAndCount(pub, rig.sub, pub.stats().accepted);
+    recordOffload(report, d, {
       id: 'server-restart',
       fault: `nats-server SIGTERM mid-stream, publishing past a ${BUFFER_BYTES / 1024} KiB buffer, restart on the same port`,
-      client: 'nats-offload',
       userSees: `disconnect/reconnect events; tryPublish() false / publish() BufferFullError('bytes') once full; ${report.rejected} rejections counted exactly`,
-      accepted: report.accepted,
-      sent: report.sent,
-      unsent: report.unsent,
-      rejected: report.rejected,
-      resent: report.resent,
-      duplicates: d.duplicates,
-      lostSilently: d.lostSilently,
       notes: `pending at restart=${during.pendingMessages} out-of-order=${d.outOfOrder}`,
     });
     expect(report.rejected).toBe(stream.refused + thrown);
-    expect(report.unsent).toBe(0);
-    expect(report.error).toBeUndefined();
-    expectDelivered(d, report);
+    expectNothingLost(d, report);
   });
   const variants = [
     {
@@ -130,42 +113,8 @@ describe('server stopped and restarted on the same port', () => {
   ];
   for (const v of variants) {
     it(`${v.name}, counts each refusal, delivers every accepted message`, async () => {
-      const server = await startNatsServer();
-      cleanups.add(() => server.stop());
-      const proxy = await startFaultProxy({ targetPort: server.port });
-      cleanups.add(() => proxy.close());
-      const subject = `faults.restart.${v.limit}`;
-      const sub = await faultSubscriber({ servers: server.url }, subject, 1_000_000);
-      cleanups.add(() => sub.close());
-      const pub = await startPublisher(cleanups, {
-        servers: proxy.url,
-        waitForConnect: true,
-        reconnectTimeWait: 100,
-        reconnectJitter: 0,
-        ...v.options,
-      });
-      const events = new EventLog(pub);
-      const stream = new SeqStream(pub, subject);
-      let stopProducing = false;
-      const producing = stream.run({ until: () => stopProducing, batch: 500, paceMs: 5, backoffMs: 1 });
-      await waitUntil(() => stream.next >= 20_000, 30_000, 'the first 20 000 messages');
-      proxy.refuse(Number.POSITIVE_INFINITY);
-      await server.stop('SIGTERM');
-      await events.waitFor('disconnect', 1, 10_000);
-      await waitUntil(() => stream.refused >= 500, 30_000, () => `500 refusals (have ${stream.refused})`);
-      stopProducing = true;
-      await producing;
-      let thrown = 0;
-      for (let i = 0; i < 10; i++) {
-        try {
-          pub.publish(subject, new Uint8Array(8));
-        } catch (e) {
-          expect(e).toBeInstanceOf(BufferFullError);
-          expect((e as BufferFullError).limit).toBe(v.limit);
-          thrown++;
-        }
-      }
-      expect(thrown).toBe(10);
+      const { rig, pub, events, stream } = await streamIntoOutage(`faults.restart.${v.limit}`, v.options, { batch: 500, paceMs: 5, warmup: 20_000, refusals: 500 });
+      const thrown = expectPublishRefused(pub, rig.subject, 10, v.limit);
       const during = pub.stats();
       expectBalanced(during);
       expect(during.full).toBe(true);
@@ -173,31 +122,16 @@ describe('server stopped and restarted on the same port', () => {
       expect(during.rejectedByLimit[v.limit]).toBe(stream.refused + thrown);
       if (v.limit === 'messages') expect(during.pendingMessages).toBe(1_000);
 
-      await server.restart();
-      await waitForInterest(server.url, sub, subject);
-      proxy.allow();
-      await events.waitFor('reconnect', 1, 30_000);
+      await bringBack(rig, events);
       await waitUntil(() => !pub.full, 30_000, 'the full flag to be lifted after the reconnect');
       // Publishing works again after the reconnect.
       await stream.run({ count: stream.next + 1_000 });
       await pub.flush({ timeout: 30_000 });
-      const after = pub.stats();
-      await sub.waitFor(after.accepted, 30_000);
-      await flushEventually(sub.nc);
-      const report = await pub.close({ timeout: 5_000 });
-      const d = delivery(sub.counter, report);
-      recordResult({
+      const { report, d } = await closeAndCount(pub, rig.sub, pub.stats().accepted);
+      recordOffload(report, d, {
         id: v.id,
         fault: `nats-server SIGTERM mid-stream and restart, ${JSON.stringify(v.options)}`,
-        client: 'nats-offload',
         userSees: `tryPublish() false / publish() BufferFullError('${v.limit}') while down; ${report.rejected} rejections counted in rejectedByLimit.${v.limit}`,
-        accepted: report.accepted,
-        sent: report.sent,
-        unsent: report.unsent,
-        rejected: report.rejected,
-        resent: report.resent,
-        duplicates: d.duplicates,
-        lostSilently: d.lostSilently,
         notes: `pending at restart=${during.pendingMessages} out-of-order=${d.outOfOrder}`,
       });
       expect(report.unsent).toBe(0);

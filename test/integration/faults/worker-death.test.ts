@@ -3,24 +3,11 @@
  * `publish()` must fail with WORKER_DIED from then on (nothing is buffered into a dead ring),
  * an error event and `closed()` report it, and `close()` resolves with the accounting.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WorkerDiedError, type Publisher } from '../../../src/index.js';
-import {
-  Cleanups,
-  EventLog,
-  SeqStream,
-  delivery,
-  expectDelivered,
-  faultSubscriber,
-  flushEventually,
-  recordResult,
-  startPublisher,
-  waitUntil,
-} from '../../helpers/faults-harness.js';
-import { startNatsServer } from '../../helpers/nats-server.js';
+import { cleanupsAfterEach, delivery, expectDelivered, flushEventually, recordOffload, startRig, startSeqPublisher, thrown } from '../../helpers/faults-harness.js';
 
-const cleanups = new Cleanups();
-afterEach(() => cleanups.run());
+const cleanups = cleanupsAfterEach();
 
 const cases: { name: string; id: string; kill: (pub: Publisher) => Promise<void> | void }[] = [
   { name: 'terminated from outside', id: 'worker-terminated', kill: (pub) => pub.terminateWorkerForTest() },
@@ -30,21 +17,15 @@ const cases: { name: string; id: string; kill: (pub: Publisher) => Promise<void>
 describe('worker thread dies', () => {
   for (const c of cases) {
     it(`${c.name}: publish fails with WORKER_DIED at once, close() resolves with the accounting`, async () => {
-      const server = await startNatsServer();
-      cleanups.add(() => server.stop());
-      const subject = `faults.worker.${c.id}`;
-      const sub = await faultSubscriber({ servers: server.url }, subject, 1_000_000);
-      cleanups.add(() => sub.close());
-      const pub = await startPublisher(cleanups, { servers: server.url, waitForConnect: true });
-      const events = new EventLog(pub);
-      const stream = new SeqStream(pub, subject);
+      const { server, sub, subject } = await startRig(cleanups, `faults.worker.${c.id}`, 1_000_000);
+      const { pub, events, stream } = await startSeqPublisher(cleanups, subject, { servers: server.url, waitForConnect: true });
 
       // A producer running when the worker dies, plus a flush waiting on it.
       let producerError: unknown;
       const producing = stream.run({ count: 900_000, batch: 2_000, paceMs: 5 }).catch((e: unknown) => {
         producerError = e;
       });
-      await waitUntil(() => stream.next >= 20_000, 30_000, 'the first 20 000 messages');
+      await stream.waitForAccepted(20_000);
       const pendingFlush = pub.flush();
       pendingFlush.catch(() => {});
       await c.kill(pub);
@@ -54,12 +35,7 @@ describe('worker thread dies', () => {
       // From the moment the death is known, every publish fails the same way.
       expect(producerError).toBeInstanceOf(WorkerDiedError);
       for (const attempt of [() => pub.publish(subject, 'x'), () => pub.tryPublish(subject, new Uint8Array(8))]) {
-        let err: unknown;
-        try {
-          attempt();
-        } catch (e) {
-          err = e;
-        }
+        const err = thrown(attempt);
         expect(err).toBeInstanceOf(WorkerDiedError);
         expect((err as WorkerDiedError).code).toBe('WORKER_DIED');
       }
@@ -76,18 +52,10 @@ describe('worker thread dies', () => {
       expect(report.accepted).toBe(stream.next);
       await flushEventually(sub.nc);
       const d = delivery(sub.counter, report);
-      recordResult({
+      recordOffload(report, d, {
         id: c.id,
         fault: `worker thread ${c.name} while publishing`,
-        client: 'nats-offload',
         userSees: `'error' event (WORKER_DIED); publish()/tryPublish()/flush() throw WorkerDiedError; closed() resolves to it; close() reports unsent ${report.unsent}`,
-        accepted: report.accepted,
-        sent: report.sent,
-        unsent: report.unsent,
-        rejected: report.rejected,
-        resent: report.resent,
-        duplicates: d.duplicates,
-        lostSilently: d.lostSilently,
         notes: `arrived ${d.distinct}, of which ${d.distinct - report.sent} were unconfirmed (reported unsent, yet delivered)`,
       });
       expectDelivered(d, report);
