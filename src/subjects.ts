@@ -38,11 +38,36 @@ export interface Prefix {
   readonly bytes: number;
 }
 
+/**
+ * A subject validated and encoded once, from `pub.subject(name)`. Publishing with it skips the
+ * subject cache lookup: worth it for many rotating subjects (per host, per metric).
+ */
+export class Subject implements Prefix {
+  readonly words: Int32Array;
+  readonly bytes: number;
+  /** @throws {InvalidSubjectError} */
+  constructor(readonly name: string) {
+    validateSubject(name);
+    this.words = prefixWords(`PUB ${name} `);
+    this.bytes = this.words.length * 4;
+  }
+  toString(): string {
+    return this.name;
+  }
+}
+
 export class SubjectCache {
   private readonly prefixes = new Map<string, Prefix>();
   /** Telemetry loops often repeat one subject: an identity check is cheaper than hashing. */
   private lastSubject: string | undefined;
   private lastPrefix: Prefix = { words: new Int32Array(0), bytes: 0 };
+
+  /** The prefix of a string subject (cached) or of a Subject handle. @throws {InvalidSubjectError} */
+  resolve(subject: string | Subject): Prefix {
+    if (typeof subject === 'string') return this.prefix(subject);
+    if (subject instanceof Subject) return subject;
+    return this.prefix(subject as unknown as string); // not a string: prefix() names the type
+  }
 
   /**
    * `PUB <subject> ` as little-endian 32-bit words, space-padded to a whole word (runs of spaces
@@ -53,10 +78,8 @@ export class SubjectCache {
     if (subject === this.lastSubject) return this.lastPrefix;
     let entry = this.prefixes.get(subject);
     if (entry === undefined) {
-      validateSubject(subject);
       if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) this.prefixes.clear();
-      const words = prefixWords(`PUB ${subject} `);
-      entry = { words, bytes: words.length * 4 };
+      entry = new Subject(subject);
       this.prefixes.set(subject, entry);
     }
     this.lastSubject = subject;

@@ -18,12 +18,13 @@
  */
 import { connect } from 'nats';
 import { Bench } from 'tinybench';
-import { createPublisher, type Publisher } from '../../src/index.js';
+import { createPublisher, type Publisher, type Subject } from '../../src/index.js';
 import type { BenchConfig } from '../config.js';
 import { payloadLabel } from '../lib/format.js';
 import { progress } from '../lib/progress.js';
 
-export type Client = 'nats-offload' | 'nats';
+/** 'nats-offload (handles)': the same publisher, subjects pre-resolved with `pub.subject()`. */
+export type Client = 'nats-offload' | 'nats-offload (handles)' | 'nats';
 
 export interface PublishCostRow {
   readonly client: Client;
@@ -49,7 +50,7 @@ export interface PublishCostResult {
 }
 
 interface Publishing {
-  publish(subject: string, payload: Uint8Array): boolean;
+  publish(subject: string | Subject, payload: Uint8Array): boolean;
   flush(): Promise<void>;
 }
 
@@ -59,9 +60,10 @@ export async function runPublishCost(url: string, cfg: BenchConfig['publishCost'
   const warmupMessages = await lapRing(pub, cfg.bufferBytes);
   const clients: Record<Client, Publishing> = {
     'nats-offload': { publish: (s, p) => pub.tryPublish(s, p), flush: () => pub.flush() },
+    'nats-offload (handles)': { publish: (s, p) => pub.tryPublish(s, p), flush: () => pub.flush() },
     nats: {
       publish: (s, p) => {
-        nc.publish(s, p);
+        nc.publish(s as string, p);
         return true;
       },
       flush: () => nc.flush(),
@@ -75,8 +77,12 @@ export async function runPublishCost(url: string, cfg: BenchConfig['publishCost'
         const subjects = Array.from({ length: subjectCount }, (_, i) => (subjectCount === 1 ? 'bench.cost' : `bench.cost.${i}`));
         const bench = new Bench({ time: cfg.timeMs, warmupTime: cfg.timeMs / 4, iterations: 32, warmupIterations: 16 });
         const counts = new Map<string, { calls: number; refused: number }>();
-        for (const client of ['nats-offload', 'nats'] as const) {
+        const handles = subjects.map((s) => pub.subject(s));
+        // Handles matter only when subjects rotate; with one subject the string path caches it.
+        const names: Client[] = subjectCount === 1 ? ['nats-offload', 'nats'] : ['nats-offload', 'nats-offload (handles)', 'nats'];
+        for (const client of names) {
           const c = clients[client];
+          const list: readonly (string | Subject)[] = client === 'nats-offload (handles)' ? handles : subjects;
           const tally = { calls: 0, refused: 0 };
           counts.set(client, tally);
           const batch = cfg.batch;
@@ -86,7 +92,7 @@ export async function runPublishCost(url: string, cfg: BenchConfig['publishCost'
             async () => {
               const t0 = performance.now();
               let ok = 0;
-              for (let i = 0; i < batch; i++) if (c.publish(subjects[i % k]!, payload)) ok++;
+              for (let i = 0; i < batch; i++) if (c.publish(list[i % k]!, payload)) ok++;
               await undefined; // the nats client's queued flushPending() runs here, on this thread
               const dt = performance.now() - t0;
               tally.calls += ok;

@@ -72,6 +72,30 @@ describe('publishing while connected', () => {
     ]);
   });
 
+  it('publishes with pre-resolved subject handles, alone and with options', async () => {
+    server = await startNatsServer();
+    const nc = await connect({ servers: server.url });
+    const got: string[] = [];
+    nc.subscribe('handle.>', { callback: (_e, m) => got.push(`${m.subject}=${m.string()}${m.reply ? ` reply ${m.reply}` : ''}`) });
+    await nc.flush();
+    pub = await createPublisher({ servers: server.url });
+    const hosts = Array.from({ length: 3 }, (_, i) => pub!.subject(`handle.host${i}`));
+    for (const h of hosts) pub.publish(h, h.name);
+    pub.publish(hosts[0]!, 'with reply', { reply: 'r.1' });
+    expect(() => pub!.subject('handle.*')).toThrow(expect.objectContaining({ code: 'INVALID_SUBJECT' }));
+    expect(() => pub!.publish({ name: 'forged' } as never, 'x')).toThrow(expect.objectContaining({ code: 'INVALID_SUBJECT' }));
+    await pub.flush();
+    await nc.flush();
+    for (let i = 0; got.length < 4 && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
+    await nc.close();
+    expect(got).toEqual([
+      'handle.host0=handle.host0',
+      'handle.host1=handle.host1',
+      'handle.host2=handle.host2',
+      'handle.host0=with reply reply r.1',
+    ]);
+  });
+
   it('reports status events and supports await using', async () => {
     server = await startNatsServer();
     const p = await createPublisher({ servers: server.url });
