@@ -295,13 +295,11 @@ export class Publisher implements AsyncDisposable {
    */
   async ready(options?: { timeout?: number }): Promise<void> {
     const deadline = options?.timeout === undefined ? Infinity : Date.now() + options.timeout;
-    const lowBytes = this.options.drain.lowWaterBytes;
-    const lowMessages = this.options.reconnectBufMessages === 0 ? Infinity : this.options.drain.lowWaterMessages;
     for (;;) {
       if (this.deathError !== undefined) throw this.deathError;
       if (this.report !== undefined || this.closing !== undefined) throw new PublisherClosedError('ready() after close()');
       const seq = Atomics.load(this.control, CONFIRM_SEQ);
-      if (this.writer.pendingBytes() <= lowBytes && this.writer.pendingMessages() <= lowMessages) {
+      if (this.writer.belowLowWater()) {
         this.writer.reopenIfRoom();
         return;
       }

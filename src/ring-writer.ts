@@ -118,7 +118,7 @@ export class RingWriter {
     let pad = 0;
     let spaces = 0;
     if (size >= ALIGN_FROM && typeof payload !== 'string') {
-      if (head + 7 + size + 2 > tail) {
+      if (off !== 0 && head + 7 + size + 2 > tail) {
         pad = tail;
         off = 0;
       }
@@ -182,6 +182,15 @@ export class RingWriter {
   pendingMessages(): number {
     return (this.acceptedMsgs32 - Atomics.load(this.control, RELEASED_MSGS)) >>> 0;
   }
+  /** Pending bytes, messages and record slots are all at or under their low-water marks. */
+  belowLowWater(): boolean {
+    return (
+      this.pendingBytes() <= this.limits.lowWaterBytes &&
+      this.pendingMessages() <= this.limits.lowWaterMessages &&
+      ((this.writeRec - Atomics.load(this.control, CONFIRMED_RECS)) | 0) <= this.recordLimit >> 1
+    );
+  }
+
   /** Coarse-clock stamp of the oldest pending record, or undefined if the worker has not stamped it yet. */
   oldestStamp(): number | undefined {
     const oldest = Atomics.load(this.control, CONFIRMED_RECS);
@@ -204,7 +213,7 @@ export class RingWriter {
     if (s === State.FULL_BYTES || s === State.FULL_MESSAGES) {
       // With drop-oldest while disconnected there is no full state: room is made by dropping.
       const dropping = this.limits.dropOldest && Atomics.load(this.control, CONNECTION) !== Connection.CONNECTED;
-      if (dropping || (this.pendingBytes() <= this.limits.lowWaterBytes && this.pendingMessages() <= this.limits.lowWaterMessages)) {
+      if (dropping || this.belowLowWater()) {
         if (Atomics.compareExchange(this.control, STATE, s, State.OPEN) === s) this.onReopen();
         this.blocked = Atomics.load(this.control, STATE) !== State.OPEN;
         return !this.blocked;
@@ -245,10 +254,10 @@ export class RingWriter {
     const w = this.writePos;
     // Checked against the last release positions seen; only when short of room are they re-read,
     // so the worker's busy cache line is not pulled over on every publish.
-    if (this.atLimit(w, pad + frame)) {
+    if (this.atLimit(w, pad, frame)) {
       this.refreshReleased();
-      if (this.atLimit(w, pad + frame)) {
-        if (!this.overflow(pad + frame)) return false;
+      if (this.atLimit(w, pad, frame)) {
+        if (!this.overflow(pad, frame)) return false;
         this.refreshReleased();
       }
     }
@@ -260,13 +269,23 @@ export class RingWriter {
     return true;
   }
 
-  /** True if `need` more bytes, one more message or two more record slots would pass a limit. */
-  private atLimit(w: number, need: number): boolean {
+  /** True if a frame (after `pad` bytes of unused tail) would pass a limit, given the releases seen. */
+  private atLimit(w: number, pad: number, frame: number): boolean {
+    return this.exceeds((w - this.confirmedSeen) >>> 0, (this.writeRec - this.recordsSeen) | 0, (this.acceptedMsgs32 - this.releasedSeen) >>> 0, pad, frame);
+  }
+
+  /**
+   * The limits: frame bytes against the byte limit (the unused tail is not data, so it does not
+   * count there), everything against the ring's capacity unless nothing is pending, then record
+   * slots and messages.
+   */
+  private exceeds(used: number, records: number, messages: number, pad: number, frame: number): boolean {
     const limits = this.limits;
     return (
-      ((w - this.confirmedSeen) >>> 0) + need > limits.bytes ||
-      ((this.writeRec - this.recordsSeen) | 0) >= this.recordLimit ||
-      (limits.messages !== 0 && ((this.acceptedMsgs32 - this.releasedSeen) >>> 0) >= limits.messages)
+      used + frame > limits.bytes ||
+      (used !== 0 && used + pad + frame > this.capacity) ||
+      records >= this.recordLimit ||
+      (limits.messages !== 0 && messages >= limits.messages)
     );
   }
 
@@ -278,11 +297,11 @@ export class RingWriter {
   }
 
   /** At a limit: drop the oldest frames if the policy allows it now, else raise the full state. */
-  private overflow(need: number): boolean {
+  private overflow(pad: number, frame: number): boolean {
     const pending = this.pendingBytes();
     if (pending > this.peakPendingBytes) this.peakPendingBytes = pending;
-    if (this.limits.dropOldest && this.dropOldestFor(need)) return true;
-    const bytesFull = pending + need > this.limits.bytes;
+    if (this.limits.dropOldest && this.dropOldestFor(pad, frame)) return true;
+    const bytesFull = pending + frame > this.limits.bytes || (pending !== 0 && pending + pad + frame > this.capacity);
     Atomics.compareExchange(this.control, STATE, State.OPEN, bytesFull ? State.FULL_BYTES : State.FULL_MESSAGES);
     this.blocked = true;
     this.rejection = Atomics.load(this.control, STATE);
@@ -293,21 +312,20 @@ export class RingWriter {
    * Releases the oldest whole frames until `need` more bytes and one more message fit. Only while
    * not connected, and only with RING_LOCK held, so the worker is not handing any of them over.
    */
-  private dropOldestFor(need: number): boolean {
+  private dropOldestFor(pad: number, frame: number): boolean {
     const c = this.control;
     if (Atomics.load(c, CONNECTION) === Connection.CONNECTED) return false;
+    // Never release past what the worker has been shown: publish the burst's tail first.
+    if (this.unpublished !== 0) this.publish();
     if (!lockRing(c)) return false;
     try {
       let pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
       let rec = Atomics.load(c, CONFIRMED_RECS);
       let released = Atomics.load(c, RELEASED_MSGS);
       let dropped = 0;
-      const limits = this.limits;
       while (
         pos !== this.writePos &&
-        (((this.writePos - pos) >>> 0) + need > limits.bytes ||
-          ((this.writeRec - rec) | 0) >= this.recordLimit ||
-          (limits.messages !== 0 && ((this.acceptedMsgs32 - released) >>> 0) >= limits.messages))
+        this.exceeds((this.writePos - pos) >>> 0, (this.writeRec - rec) | 0, (this.acceptedMsgs32 - released) >>> 0, pad, frame)
       ) {
         const len = this.records[rec & this.recordMask]!;
         pos = (pos + (len < 0 ? -len : len)) >>> 0;
@@ -322,7 +340,7 @@ export class RingWriter {
       Atomics.store(c, CONFIRMED_POS, pos | 0);
       this.droppedOldest += dropped;
       this.refreshReleased();
-      return !this.atLimit(this.writePos, need);
+      return !this.atLimit(this.writePos, pad, frame);
     } finally {
       Atomics.store(c, RING_LOCK, 0);
     }

@@ -22,18 +22,24 @@ export function publisherWritable(pub: Publisher, subject: string, options: Writ
   /** Publishes chunks[from..] in order; waits for ready() whenever the buffer is full. */
   const publishAll = (chunks: readonly unknown[], done: (err?: Error | null) => void): void => {
     let i = 0;
+    let refusedAfterReady = false;
     const loop = (): void => {
       while (i < chunks.length) {
         try {
           if (pub.tryPublish(subject, toPayload(chunks[i]))) {
             i++;
+            refusedAfterReady = false;
             continue;
           }
         } catch (err) {
           done(err as Error);
           return;
         }
-        pub.ready().then(loop, done);
+        // A chunk too big for the room at the low-water mark is refused again right after ready():
+        // then wait a millisecond between tries rather than spin on resolved promises.
+        const wait = refusedAfterReady ? new Promise<void>((r) => setTimeout(r, 1)).then(() => pub.ready()) : pub.ready();
+        refusedAfterReady = true;
+        wait.then(loop, done);
         return;
       }
       done();

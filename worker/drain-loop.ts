@@ -126,6 +126,10 @@ export class DrainLoop {
     }
     const stats = ring.stats;
     const end = ring.written();
+    if (((end - ring.sentPos) | 0) < 0) {
+      this.lingerThenPass(); // released past the published end: its publication is on its way
+      return;
+    }
     let budget = this.settings.maxInFlightBytes - ring.inFlightBytes();
     let passBytes = 0;
     let messages = 0;

@@ -62,7 +62,8 @@ export class RingReader {
       this.stampPos = this.confirmedPos; // dropped by the producer before we saw them
       this.stampRec = this.confirmedRec;
     }
-    if (this.stampPos === end) return;
+    // Never walk past what the producer has published (slots beyond it hold stale lengths).
+    if (this.stampPos === end || ((end - this.stampPos) | 0) < 0) return;
     let pos = this.stampPos;
     let rec = this.stampRec;
     while (pos !== end) {
