@@ -133,7 +133,7 @@ export class Publisher implements AsyncDisposable {
       (exit) => this.onWorkerExit(exit),
       (err: unknown) => this.onWorkerDeath(err),
     );
-    if (options.exitFlushTimeout > 0) process.on('exit', this.onProcessExit);
+    if (options.exitFlushTimeout > 0) exitHooks.add(this.onProcessExit);
   }
 
   /**
@@ -413,7 +413,7 @@ export class Publisher implements AsyncDisposable {
     if (this.report !== undefined) return this.report;
     Atomics.store(this.control, CONNECTION, Connection.CLOSED);
     const s = this.views.stats;
-    process.off('exit', this.onProcessExit);
+    exitHooks.delete(this.onProcessExit);
     const sent = s[Stat.CONFIRMED_MSGS]!;
     const dropped = s[Stat.DROPPED_OVERSIZE]!;
     const expired = s[Stat.EXPIRED]!;
@@ -506,6 +506,12 @@ export class Publisher implements AsyncDisposable {
     for (const t of this.pool.threads) await t.terminate();
   }
 }
+
+/** One process 'exit' listener for all publishers (one each would trip MaxListenersExceeded). */
+const exitHooks = new Set<() => void>();
+process.on('exit', () => {
+  for (const hook of exitHooks) hook();
+});
 
 /** Test-only settings travel under a symbol, so they never look like options. */
 export const INTERNAL = Symbol.for('nats-offload.internal');
