@@ -58,9 +58,6 @@ export class Subject implements Prefix {
 
 export class SubjectCache {
   private readonly prefixes = new Map<string, Prefix>();
-  /** Telemetry loops often repeat one subject: an identity check is cheaper than hashing. */
-  private lastSubject: string | undefined;
-  private lastPrefix: Prefix = { words: new Int32Array(0), bytes: 0 };
 
   /** The prefix of a string subject (cached) or of a Subject handle. @throws {InvalidSubjectError} */
   resolve(subject: string | Subject): Prefix {
@@ -72,18 +69,18 @@ export class SubjectCache {
   /**
    * `PUB <subject> ` as little-endian 32-bit words, space-padded to a whole word (runs of spaces
    * are legal NATS field separators): written with a few DataView stores instead of a byte per
-   * store, which costs ~1.3 ns each into shared memory. @throws {InvalidSubjectError}
+   * store, which costs ~1.3 ns each into shared memory. One Map lookup per publish: a "same as
+   * last time" check was faster for one subject (−6 ns) but slower for rotating ones (+20 ns),
+   * because comparing two unequal strings of equal length costs more than the lookup.
+   * @throws {InvalidSubjectError}
    */
   prefix(subject: string): Prefix {
-    if (subject === this.lastSubject) return this.lastPrefix;
     let entry = this.prefixes.get(subject);
     if (entry === undefined) {
-      if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) this.prefixes.clear();
       entry = new Subject(subject);
+      if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) this.prefixes.clear();
       this.prefixes.set(subject, entry);
     }
-    this.lastSubject = subject;
-    this.lastPrefix = entry;
     return entry;
   }
 
