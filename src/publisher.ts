@@ -6,11 +6,11 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
   BufferFullError,
+  type BufferLimit,
   ConnectionError,
   InvalidPayloadError,
   MaxPayloadExceededError,
   MessageTooLargeError,
-  NatsOffloadError,
   PublisherClosedError,
   TimeoutError,
   WorkerDiedError,
@@ -180,14 +180,19 @@ export class Publisher implements AsyncDisposable {
   tryPublish(subject: string | Subject, payload: Payload, options?: PublishOptions): boolean {
     if (options !== undefined) return this.tryPublishWith(subject instanceof Subject ? subject.name : subject, payload, options);
     const prefix = this.subjects.resolve(subject);
-    let size: number;
-    if (typeof payload === 'string') size = Buffer.byteLength(payload, 'utf8');
-    else if (payload instanceof Uint8Array) size = payload.length;
-    else throw invalidPayload(payload);
-    // A plain read: a stale limit is caught again by the worker, which drops such frames (counted).
-    if (size > this.control[MAX_PAYLOAD]!) throw new MaxPayloadExceededError(size, this.control[MAX_PAYLOAD]!);
-    if (this.writer.tryWrite(prefix, payload, size)) return true;
-    return this.refused(size, RingWriter.frameBytes(prefix.bytes, size));
+    const size = payloadSize(payload);
+    this.checkMaxPayload(size);
+    return this.writer.tryWrite(prefix, payload, size) || this.refused(size);
+  }
+
+  /**
+   * A plain read of the server's limit: a stale value is caught again by the worker, which drops
+   * such frames (counted in droppedOversize).
+   * @throws {MaxPayloadExceededError}
+   */
+  private checkMaxPayload(bytes: number): void {
+    const max = this.control[MAX_PAYLOAD]!;
+    if (bytes > max) throw new MaxPayloadExceededError(bytes, max);
   }
 
   /**
@@ -203,10 +208,7 @@ export class Publisher implements AsyncDisposable {
     if (options === null || typeof options !== 'object') throw new InvalidPayloadError('publish options must be an object');
     validateSubject(subject);
     if (options.reply !== undefined) validateSubject(options.reply, 'reply subject');
-    let size: number;
-    if (typeof payload === 'string') size = Buffer.byteLength(payload, 'utf8');
-    else if (payload instanceof Uint8Array) size = payload.length;
-    else throw invalidPayload(payload);
+    const size = payloadSize(payload);
     const reply = options.reply === undefined ? '' : `${options.reply} `;
     let head: Uint8Array;
     let total = size;
@@ -219,27 +221,24 @@ export class Publisher implements AsyncDisposable {
     } else {
       head = encodeText(`PUB ${subject} ${reply}${size}\r\n`);
     }
-    const max = Atomics.load(this.control, MAX_PAYLOAD);
-    if (total > max) throw new MaxPayloadExceededError(total, max);
-    if (this.writer.tryWriteHead(head, payload, size)) return true;
-    return this.refused(size, head.length + size + 2);
+    this.checkMaxPayload(total);
+    return this.writer.tryWriteHead(head, payload, size) || this.refused(size);
   }
 
   /** Slow path of a refused write: throws for closed / dead / too large, else counts and returns false. */
-  private refused(size: number, frameBytes: number): false {
+  private refused(size: number): false {
     const why = this.writer.rejection;
     if (why === State.CLOSED) throw new PublisherClosedError('publish after close()');
     if (why === State.WORKER_DIED) throw this.deathError ?? new WorkerDiedError();
-    if (why === REJECT_TOO_LARGE) throw new MessageTooLargeError(frameBytes, this.options.bufferBytes);
+    if (why === REJECT_TOO_LARGE) throw new MessageTooLargeError(this.writer.rejectedFrameBytes, this.options.bufferBytes);
     this.rejectedCount++;
     this.rejectedBytesCount += size;
-    if (why === State.FULL_MESSAGES) this.rejectedBy.messages++;
-    else if (why === State.DISCONNECTED) this.rejectedBy.disconnected++;
-    else this.rejectedBy.bytes++;
+    this.rejectedBy[this.limitName()]++;
     return false;
   }
 
-  private limitName(): 'bytes' | 'messages' | 'disconnected' {
+  /** Which limit the last refusal hit. */
+  private limitName(): BufferLimit {
     const why = this.writer.rejection;
     return why === State.FULL_MESSAGES ? 'messages' : why === State.DISCONNECTED ? 'disconnected' : 'bytes';
   }
@@ -412,22 +411,19 @@ export class Publisher implements AsyncDisposable {
   private async finish(error: Error | undefined): Promise<CloseReport> {
     if (this.report !== undefined) return this.report;
     Atomics.store(this.control, CONNECTION, Connection.CLOSED);
-    const s = this.views.stats;
     exitHooks.delete(this.onProcessExit);
-    const sent = s[Stat.CONFIRMED_MSGS]!;
-    const dropped = s[Stat.DROPPED_OVERSIZE]!;
-    const expired = s[Stat.EXPIRED]!;
-    const droppedOldest = this.writer.droppedOldest;
-    this.unsentCount = this.writer.acceptedMessages - sent - dropped - expired - droppedOldest;
+    // Whatever is still pending now will never be confirmed: it becomes the unsent count.
+    const st = this.stats();
+    this.unsentCount = st.pendingMessages;
     const report: CloseReport = {
-      accepted: this.writer.acceptedMessages,
-      sent,
-      unsent: this.unsentCount,
-      resent: s[Stat.RESENT_MSGS]!,
-      rejected: this.rejectedCount,
-      droppedOversize: dropped,
-      droppedOldest,
-      expired,
+      accepted: st.accepted,
+      sent: st.sent,
+      unsent: st.pendingMessages,
+      resent: st.resent,
+      rejected: st.rejected,
+      droppedOversize: st.droppedOversize,
+      droppedOldest: st.droppedOldest,
+      expired: st.expired,
       ...(error === undefined ? {} : { error }),
     };
     this.report = report;
@@ -519,9 +515,12 @@ function internalOptions(options: PublisherOptions | undefined): { initialPositi
   return (options as Record<symbol, { initialPosition?: number }> | undefined)?.[INTERNAL];
 }
 
-function invalidPayload(payload: unknown): NatsOffloadError {
+/** Byte length of a payload (UTF-8 for strings). @throws {InvalidPayloadError} */
+function payloadSize(payload: unknown): number {
+  if (typeof payload === 'string') return Buffer.byteLength(payload, 'utf8');
+  if (payload instanceof Uint8Array) return payload.length;
   const what = payload === null ? 'null' : Array.isArray(payload) ? 'an array' : typeof payload;
-  return new InvalidPayloadError(`payload must be a Uint8Array (or Buffer) or a string, got ${what}`);
+  throw new InvalidPayloadError(`payload must be a Uint8Array (or Buffer) or a string, got ${what}`);
 }
 
 /**

@@ -8,7 +8,6 @@ import {
   CONFIRMED_RECS,
   CONNECTION,
   Connection,
-  FIRST_TERMINAL_STATE,
   LOCKED_BY_MAIN,
   RELEASED_MSGS,
   RING_LOCK,
@@ -17,6 +16,7 @@ import {
   State,
   WORKER_IDLE,
   WRITE_POS,
+  replaceNonTerminalState,
   type RingViews,
 } from './shared/layout.js';
 import type { Prefix } from './subjects.js';
@@ -61,7 +61,6 @@ export class RingWriter {
   /** Own positions: only this thread moves them, so they live in locals, not shared memory. */
   private writePos = 0;
   private writeRec = 0;
-  private acceptedMsgs32 = 0;
   /** True after this thread raised a full or terminal state, until it sees the state open again. */
   private blocked = false;
   /** Release positions as last read from the worker's line (never ahead of the real ones). */
@@ -73,8 +72,11 @@ export class RingWriter {
   /** Frames committed since WRITE_POS was last stored (see commit). */
   private unpublished = 0;
   private publishQueued = false;
-  /** Why the last reserve() failed: a State value. */
+  /** Why the last reserve() failed: a State value, or REJECT_TOO_LARGE. */
   rejection: number = State.OPEN;
+  /** Frame bytes of the last refused frame (for MessageTooLargeError). */
+  rejectedFrameBytes = 0;
+  /** Counts are doubles; `(a - b) >>> 0` against the wrapping Int32 slots gives exact distances. */
   acceptedMessages = 0;
   acceptedBytes = 0;
   droppedOldest = 0;
@@ -112,7 +114,8 @@ export class RingWriter {
    * length (for strings, its UTF-8 length). Returns false, with `rejection` set, when full or closed.
    */
   tryWrite(prefix: Prefix, payload: Uint8Array | string, size: number): boolean {
-    const head = prefix.bytes + digits(size) + 2;
+    const sizeDigits = digits(size);
+    const head = prefix.bytes + sizeDigits + 2;
     let off = this.writePos & this.mask;
     const tail = this.capacity - off;
     let pad = 0;
@@ -139,9 +142,11 @@ export class RingWriter {
     const words = prefix.words;
     for (let i = 0, n = prefix.bytes >> 2; i < n; i++, o += 4) dv.setInt32(o, words[i]!, true);
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
-    o = writeDecimal(b, o, size);
+    o = writeDecimal(b, o, size, sizeDigits);
     b[o++] = CR;
     b[o++] = LF;
+    // writePayload() by hand: V8 does not inline the call here, and it cost 6-25 ns at 16 B
+    // (scripts/compare-publish-cost.mjs).
     if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
     else if (size <= SMALL_PAYLOAD) {
       const p = payload;
@@ -149,9 +154,8 @@ export class RingWriter {
       for (; i + 4 <= size; i += 4) dv.setInt32(o + i, p[i]! | (p[i + 1]! << 8) | (p[i + 2]! << 16) | (p[i + 3]! << 24), true);
       for (; i < size; i++) b[o + i] = p[i]!;
     } else b.set(payload, o);
-    o += size;
-    b[o++] = CR;
-    b[o] = LF;
+    b[o + size] = CR;
+    b[o + size + 1] = LF;
     this.commit(frame, size);
     return true;
   }
@@ -163,16 +167,26 @@ export class RingWriter {
     const pad = frame > this.capacity - off ? this.capacity - off : 0;
     if (!this.reserve(frame, pad)) return false;
     const b = this.bytes;
-    let o = pad === 0 ? off : 0;
+    const o = pad === 0 ? off : 0;
     b.set(head, o);
-    o += head.length;
-    if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
-    else b.set(payload, o);
-    o += size;
-    b[o++] = CR;
-    b[o] = LF;
+    this.writePayload(o + head.length, payload, size);
     this.commit(frame, size);
     return true;
+  }
+
+  /** The payload at `o`, then the closing CRLF. Stores into shared memory cost per store, not per byte. */
+  private writePayload(o: number, payload: Uint8Array | string, size: number): void {
+    const b = this.bytes;
+    if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
+    else if (size <= SMALL_PAYLOAD) {
+      const dv = this.view;
+      const p = payload;
+      let i = 0;
+      for (; i + 4 <= size; i += 4) dv.setInt32(o + i, p[i]! | (p[i + 1]! << 8) | (p[i + 2]! << 16) | (p[i + 3]! << 24), true);
+      for (; i < size; i++) b[o + i] = p[i]!;
+    } else b.set(payload, o);
+    b[o + size] = CR;
+    b[o + size + 1] = LF;
   }
 
   /** Pending bytes and messages, from this thread's positions and the worker's releases. */
@@ -180,7 +194,7 @@ export class RingWriter {
     return (this.writePos - Atomics.load(this.control, CONFIRMED_POS)) >>> 0;
   }
   pendingMessages(): number {
-    return (this.acceptedMsgs32 - Atomics.load(this.control, RELEASED_MSGS)) >>> 0;
+    return (this.acceptedMessages - Atomics.load(this.control, RELEASED_MSGS)) >>> 0;
   }
   /** Pending bytes, messages and record slots are all at or under their low-water marks. */
   belowLowWater(): boolean {
@@ -226,11 +240,7 @@ export class RingWriter {
   terminate(state: number): void {
     if (this.unpublished !== 0) this.publish();
     this.blocked = true;
-    for (;;) {
-      const s = Atomics.load(this.control, STATE);
-      if (s >= FIRST_TERMINAL_STATE) return;
-      if (Atomics.compareExchange(this.control, STATE, s, state) === s) return;
-    }
+    replaceNonTerminalState(this.control, state);
   }
 
   /**
@@ -241,6 +251,7 @@ export class RingWriter {
     const c = this.control;
     if (frame > this.limits.bytes) {
       this.rejection = REJECT_TOO_LARGE;
+      this.rejectedFrameBytes = frame;
       return false;
     }
     // Full, closed and dead are raised by this thread, so a field says so without a shared read;
@@ -271,7 +282,7 @@ export class RingWriter {
 
   /** True if a frame (after `pad` bytes of unused tail) would pass a limit, given the releases seen. */
   private atLimit(w: number, pad: number, frame: number): boolean {
-    return this.exceeds((w - this.confirmedSeen) >>> 0, (this.writeRec - this.recordsSeen) | 0, (this.acceptedMsgs32 - this.releasedSeen) >>> 0, pad, frame);
+    return this.exceeds((w - this.confirmedSeen) >>> 0, (this.writeRec - this.recordsSeen) | 0, (this.acceptedMessages - this.releasedSeen) >>> 0, pad, frame);
   }
 
   /**
@@ -282,11 +293,15 @@ export class RingWriter {
   private exceeds(used: number, records: number, messages: number, pad: number, frame: number): boolean {
     const limits = this.limits;
     return (
-      used + frame > limits.bytes ||
-      (used !== 0 && used + pad + frame > this.capacity) ||
+      this.bytesExceed(used, pad, frame) ||
       records >= this.recordLimit ||
       (limits.messages !== 0 && messages >= limits.messages)
     );
+  }
+
+  /** Frame bytes against the byte limit; frame and unused tail against capacity unless nothing is pending. */
+  private bytesExceed(used: number, pad: number, frame: number): boolean {
+    return used + frame > this.limits.bytes || (used !== 0 && used + pad + frame > this.capacity);
   }
 
   private refreshReleased(): void {
@@ -301,15 +316,15 @@ export class RingWriter {
     const pending = this.pendingBytes();
     if (pending > this.peakPendingBytes) this.peakPendingBytes = pending;
     if (this.limits.dropOldest && this.dropOldestFor(pad, frame)) return true;
-    const bytesFull = pending + frame > this.limits.bytes || (pending !== 0 && pending + pad + frame > this.capacity);
-    Atomics.compareExchange(this.control, STATE, State.OPEN, bytesFull ? State.FULL_BYTES : State.FULL_MESSAGES);
+    const full = this.bytesExceed(pending, pad, frame) ? State.FULL_BYTES : State.FULL_MESSAGES;
+    Atomics.compareExchange(this.control, STATE, State.OPEN, full);
     this.blocked = true;
     this.rejection = Atomics.load(this.control, STATE);
     return false;
   }
 
   /**
-   * Releases the oldest whole frames until `need` more bytes and one more message fit. Only while
+   * Releases the oldest whole frames until this frame (after `pad`) and one more message fit. Only while
    * not connected, and only with RING_LOCK held, so the worker is not handing any of them over.
    */
   private dropOldestFor(pad: number, frame: number): boolean {
@@ -325,7 +340,7 @@ export class RingWriter {
       let dropped = 0;
       while (
         pos !== this.writePos &&
-        this.exceeds((this.writePos - pos) >>> 0, (this.writeRec - rec) | 0, (this.acceptedMsgs32 - released) >>> 0, pad, frame)
+        this.exceeds((this.writePos - pos) >>> 0, (this.writeRec - rec) | 0, (this.acceptedMessages - released) >>> 0, pad, frame)
       ) {
         const len = this.records[rec & this.recordMask]!;
         pos = (pos + (len < 0 ? -len : len)) >>> 0;
@@ -350,7 +365,6 @@ export class RingWriter {
     this.records[this.writeRec & this.recordMask] = frame;
     this.writeRec = (this.writeRec + 1) | 0;
     this.writePos = (this.writePos + frame) >>> 0;
-    this.acceptedMsgs32 = (this.acceptedMsgs32 + 1) | 0;
     this.acceptedMessages++;
     this.acceptedBytes += size;
     // WRITE_POS is stored every PUBLISH_EVERY frames, and for the rest of a burst in a microtask
@@ -372,7 +386,7 @@ export class RingWriter {
   publish(): void {
     const c = this.control;
     this.unpublished = 0;
-    c[ACCEPTED_MSGS] = this.acceptedMsgs32;
+    c[ACCEPTED_MSGS] = this.acceptedMessages; // stored as Int32: wraps like RELEASED_MSGS
     // Publish: frame bytes, records and ACCEPTED_MSGS become visible with this one store.
     Atomics.store(c, WRITE_POS, this.writePos | 0);
     // The worker sets WORKER_IDLE before it sleeps and re-reads WRITE_POS after, so no wake is lost.
@@ -398,8 +412,8 @@ function digits(n: number): number {
   return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : 8;
 }
 
-function writeDecimal(b: Uint8Array, o: number, n: number): number {
-  const end = o + digits(n);
+function writeDecimal(b: Uint8Array, o: number, n: number, nDigits: number): number {
+  const end = o + nDigits;
   let i = end;
   do {
     b[--i] = 48 + (n % 10);

@@ -46,7 +46,7 @@ export class DrainLoop {
   private linger: NodeJS.Timeout | undefined;
   private sleeping = false;
   /** Handed over since the last PING: released by the next one. */
-  private unpinged = { messages: 0, bytes: 0, oversize: 0, expired: 0 };
+  private unpinged = noneUnpinged();
   private stopped = false;
   maxPayload: number;
 
@@ -121,7 +121,7 @@ export class DrainLoop {
       // A new socket: whatever was not confirmed on the old one may have died in its buffers.
       this.connection = wire.connectionIdentity;
       this.inFlight.length = 0;
-      this.unpinged = { messages: 0, bytes: 0, oversize: 0, expired: 0 };
+      this.unpinged = noneUnpinged();
       ring.rewind();
     }
     const stats = ring.stats;
@@ -152,28 +152,27 @@ export class DrainLoop {
     };
     while (ring.sentPos !== end && budget > 0 && passBytes < MAX_PASS_BYTES) {
       const len = ring.record(ring.sentRec);
-      if (len < 0) {
-        // Padding: the tail of the ring is unused; the next frame starts at offset 0.
-        flushRun();
-        ring.advanceSent(-len);
-        runStart = ring.sentPos;
-        continue;
-      }
-      if (maxAge > 0 && ((now - ring.stamp(ring.sentRec)) | 0) > maxAge) {
-        // Stale telemetry: discarded, never sent; released with this pass's PONG.
-        flushRun();
-        ring.advanceSent(len);
-        runStart = ring.sentPos;
+      // Records that are not sent: padding (the unused tail; the next frame starts at offset 0),
+      // stale telemetry (older than maxBufferedAge), and frames over the server's max_payload
+      // (it would drop the connection, and we would resend them forever). The last two are
+      // released with this pass's PONG and counted.
+      let skip = 0;
+      if (len < 0) skip = -len;
+      else if (maxAge > 0 && ((now - ring.stamp(ring.sentRec)) | 0) > maxAge) {
+        skip = len;
         expired++;
-        continue;
+      } else if (len > this.maxPayload) {
+        const size = this.payloadSize(ring.sentPos, len);
+        if (size > this.maxPayload) {
+          this.hooks.onOversize(size, this.maxPayload);
+          skip = len;
+          oversize++;
+        }
       }
-      if (len > this.maxPayload && this.payloadSize(ring.sentPos, len) > this.maxPayload) {
-        // The server would drop the connection over it, and we would resend it forever.
+      if (skip !== 0) {
         flushRun();
-        this.hooks.onOversize(this.payloadSize(ring.sentPos, len), this.maxPayload);
-        ring.advanceSent(len);
+        ring.advanceSent(skip);
         runStart = ring.sentPos;
-        oversize++;
         continue;
       }
       if (runBytes > 0 && (runBytes + len > this.settings.maxWriteBytes || ring.offset(ring.sentPos) === 0)) {
@@ -197,7 +196,7 @@ export class DrainLoop {
     if (messages > 0 || oversize > 0 || expired > 0) ring.publishSent();
     // One PING per round trip, or per PING_EVERY_BYTES when the producer is fast: enough to free
     // space steadily without making the server answer thousands of PINGs a second.
-    if ((u.messages > 0 || u.oversize > 0 || u.expired > 0) && (this.inFlight.length === 0 || u.bytes >= PING_EVERY_BYTES)) {
+    if (u.messages + u.oversize + u.expired > 0 && (this.inFlight.length === 0 || u.bytes >= PING_EVERY_BYTES)) {
       this.ping(wire);
     }
     if (ring.sentPos !== ring.written()) {
@@ -223,7 +222,7 @@ export class DrainLoop {
       connection: this.connection,
       done: false,
     };
-    this.unpinged = { messages: 0, bytes: 0, oversize: 0, expired: 0 };
+    this.unpinged = noneUnpinged();
     this.inFlight.push(entry);
     ring.stats[Stat.PINGS]!++;
     wire.ping().then(
@@ -323,4 +322,8 @@ export class DrainLoop {
     }
     return n;
   }
+}
+
+function noneUnpinged(): { messages: number; bytes: number; oversize: number; expired: number } {
+  return { messages: 0, bytes: 0, oversize: 0, expired: 0 };
 }

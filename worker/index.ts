@@ -13,6 +13,7 @@ import {
   STATE,
   Stat,
   State,
+  replaceNonTerminalState,
   viewsOf,
 } from '../src/shared/layout.js';
 import type { MainMessage, SerializedError, WorkerExit, WorkerMessage, WorkerTask } from '../src/shared/protocol.js';
@@ -191,7 +192,8 @@ class PublisherWorker {
           s[Stat.DISCONNECTS]!++;
           if (s[Stat.DISCONNECTED_SINCE] === 0) s[Stat.DISCONNECTED_SINCE] = Date.now();
           Atomics.store(c, CONNECTION, Connection.RECONNECTING);
-          if (!this.task.drain.bufferWhileDisconnected) this.refuseWhileDisconnected();
+          // reconnectBufSize -1: refuse publishes from now until connected again.
+          if (!this.task.drain.bufferWhileDisconnected) replaceNonTerminalState(c, State.DISCONNECTED);
           this.post({ type: 'disconnect', server: String(st.data) });
           break;
         case 'reconnect':
@@ -210,16 +212,6 @@ class PublisherWorker {
         default:
           break;
       }
-    }
-  }
-
-  /** reconnectBufSize -1: refuse publishes from now until connected again. */
-  private refuseWhileDisconnected(): void {
-    const c = this.ring.control;
-    for (;;) {
-      const s = Atomics.load(c, STATE);
-      if (s === State.DISCONNECTED || s >= State.CLOSED) return;
-      if (Atomics.compareExchange(c, STATE, s, State.DISCONNECTED) === s) return;
     }
   }
 

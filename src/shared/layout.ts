@@ -86,6 +86,15 @@ export const State = {
 export type StateValue = (typeof State)[keyof typeof State];
 export const FIRST_TERMINAL_STATE = State.CLOSED;
 
+/** Sets STATE to `to` unless it is already terminal (closed, worker died): those never change. */
+export function replaceNonTerminalState(control: Int32Array, to: number): void {
+  for (;;) {
+    const s = Atomics.load(control, STATE);
+    if (s >= FIRST_TERMINAL_STATE || s === to) return;
+    if (Atomics.compareExchange(control, STATE, s, to) === s) return;
+  }
+}
+
 /** Values of the CONNECTION slot, in the words of `Publisher.status`. */
 export const Connection = {
   CONNECTING: 0,
