@@ -396,15 +396,25 @@ export class RingWriter {
   }
 }
 
-/** The worker holds RING_LOCK for a pass or a stamping tick: microseconds. Wait that long, not more. */
-const LOCK_SPIN_MS = 2;
+/**
+ * The worker holds RING_LOCK for a pass or a stamping tick: microseconds, unless its thread is
+ * preempted on a busy machine. Spin briefly, then sleep on the lock word (the worker notifies on
+ * unlock) so a preempted worker gets the core back; give up, and refuse, only after LOCK_WAIT_MS.
+ */
+const LOCK_SPINS = 256;
+const LOCK_WAIT_MS = 100;
 
 function lockRing(c: Int32Array): boolean {
-  if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) === 0) return true;
-  const deadline = performance.now() + LOCK_SPIN_MS;
-  for (let i = 1; ; i++) {
+  for (let i = 0; i < LOCK_SPINS; i++) {
     if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) === 0) return true;
-    if ((i & 63) === 0 && performance.now() > deadline) return false;
+  }
+  const deadline = performance.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const holder = Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN);
+    if (holder === 0) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(c, RING_LOCK, holder, Math.min(left, 5));
   }
 }
 

@@ -118,6 +118,8 @@ export class RingReader {
 
   unlock(): void {
     Atomics.store(this.control, RING_LOCK, 0);
+    // The producer may be sleeping on the lock word to drop frames (see lockRing).
+    Atomics.notify(this.control, RING_LOCK);
   }
 
   /** True if `pos` is past the release position (a confirmation that still frees something). */

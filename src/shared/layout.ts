@@ -31,7 +31,7 @@
  *   CONFIRMED_RECS     worker* records (frames and pads) released up to CONFIRMED_POS, wrapping
  *   RELEASED_MSGS      worker* messages released (confirmed or dropped), wrapping; for the message limit
  *                      * and main, for overflow 'drop-oldest' while not connected: both move these
- *                        three only while holding RING_LOCK (main: spins at most 2 ms; worker:
+ *                        three only while holding RING_LOCK (main: waits at most 100 ms; worker:
  *                        around each pass and each confirmation), and the worker re-reads them
  *                        after taking it. So a frame the worker is handing over is never dropped.
  *   NOW                worker  coarse clock, ms since EPOCH_MS
