@@ -6,40 +6,16 @@
  * result records docs/reliability.md is filled from.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
-import { afterEach, expect } from 'vitest';
-import { createPublisher, type CloseReport, type Publisher, type PublisherEvent, type PublisherOptions, type PublisherStats } from '../../src/index.js';
+import { expect } from 'vitest';
+import { sleep, startServer, waitUntil, startPublisher as startAnyPublisher, type Cleanups } from './lifecycle.js';
+import { type CloseReport, type Publisher, type PublisherEvent, type PublisherOptions, type PublisherStats } from '../../src/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
-import { startNatsServer, type NatsServerProcess, type StartOptions } from './nats-server.js';
+import type { NatsServerProcess, StartOptions } from './nats-server.js';
 import { readSeq, SequenceCounter, type SequenceReport } from './sequence.js';
 
-export { sleep };
-
-/** LIFO cleanup stack: register as things start, run in afterEach. */
-export class Cleanups {
-  private readonly fns: Array<() => unknown> = [];
-  add(fn: () => unknown): void {
-    this.fns.push(fn);
-  }
-  async run(): Promise<void> {
-    for (let fn = this.fns.pop(); fn !== undefined; fn = this.fns.pop()) {
-      try {
-        await fn();
-      } catch {
-        // a cleanup failing must not hide the test's own failure or skip the others
-      }
-    }
-  }
-}
-
-/** A Cleanups stack that runs after each test of the calling file (call it at the file's top level). */
-export function cleanupsAfterEach(): Cleanups {
-  const cleanups = new Cleanups();
-  afterEach(() => cleanups.run());
-  return cleanups;
-}
+export { Cleanups, cleanupsAfterEach, sleep, startServer, waitUntil } from './lifecycle.js';
 
 /** Runs `fn` and returns what it threw (undefined if nothing). */
 export function thrown(fn: () => unknown): unknown {
@@ -51,20 +27,9 @@ export function thrown(fn: () => unknown): unknown {
   return undefined;
 }
 
-/** Polls `pred` every 10 ms; rejects with `what` after `timeoutMs`. */
-export async function waitUntil(pred: () => boolean, timeoutMs: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await sleep(10);
-  }
-}
-
 /** Creates a publisher and registers its close (bounded) with `cleanups`. */
-export async function startPublisher(cleanups: Cleanups, options: PublisherOptions): Promise<Publisher> {
-  const pub = await createPublisher({ name: 'faults', ...options });
-  cleanups.add(() => pub.close({ timeout: 0 }));
-  return pub;
+export function startPublisher(cleanups: Cleanups, options: PublisherOptions): Promise<Publisher> {
+  return startAnyPublisher(cleanups, { name: 'faults', ...options }, 0);
 }
 
 /** What `pub.closed()` resolved to, or `'still open'` if it did not resolve within `ms`. */
@@ -305,13 +270,6 @@ export async function startSubscriber(
   const sub = await faultSubscriber(options, subject, capacity, verify);
   cleanups.add(() => sub.close());
   return sub;
-}
-
-/** A nats-server stopped by `cleanups`. */
-export async function startServer(cleanups: Cleanups, opts: StartOptions = {}): Promise<NatsServerProcess> {
-  const server = await startNatsServer(opts);
-  cleanups.add(() => server.stop());
-  return server;
 }
 
 export interface RigOptions {

@@ -8,6 +8,9 @@ import { createPublisher, type Publisher, type PublisherOptions } from '../../sr
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { startNatsServer, type NatsServerProcess } from './nats-server.js';
 import { countingSubscriber, type CountingSubscriber } from './sequence.js';
+import { waitUntil } from './lifecycle.js';
+
+export { waitUntil };
 
 export interface OutageRig {
   readonly server: NatsServerProcess;
@@ -19,14 +22,6 @@ export interface OutageRig {
   /** Restarts the server, waits for the subscriber to be subscribed again, then lets the publisher in. */
   restartServer(): Promise<void>;
   close(): Promise<void>;
-}
-
-export async function waitUntil(cond: () => boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 export async function outageRig(subject: string, capacity: number, options: PublisherOptions): Promise<OutageRig> {

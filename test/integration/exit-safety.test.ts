@@ -4,9 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, startNatsServer, type NatsServerProcess } from '../helpers/nats-server.js';
-import { countingSubscriber, type CountingSubscriber } from '../helpers/sequence.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach, startCountingSubscriber, startServer } from '../helpers/lifecycle.js';
+import { freePort } from '../helpers/nats-server.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/exit-without-close.mjs', import.meta.url));
 const distIndex = new URL('../../dist/src/index.js', import.meta.url).href;
@@ -23,19 +23,13 @@ function runChild(server: string, count: number, exitFlushTimeout: number) {
   });
 }
 
-let server: NatsServerProcess | undefined;
-let sub: CountingSubscriber | undefined;
-afterEach(async () => {
-  await sub?.close();
-  await server?.stop();
-  sub = server = undefined;
-});
+const cleanups = cleanupsAfterEach();
 
 describe('exit without close()', () => {
   it('with a server: everything published before process.exit() arrives', async () => {
-    server = await startNatsServer();
+    const server = await startServer(cleanups);
     const N = 50_000;
-    sub = await countingSubscriber(server.url, 'exit.seq', N);
+    const sub = await startCountingSubscriber(cleanups, server.url, 'exit.seq', N);
     const r = await runChild(server.url, N, 5000);
     expect(r.stdout).toContain('published');
     expect(r.code).toBe(0);

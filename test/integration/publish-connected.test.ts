@@ -1,26 +1,18 @@
 /** Publishing while connected: everything arrives, in order, with headers, replies and strings. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from 'nats';
-import { createPublisher, type Publisher } from '../../src/index.js';
-import { startNatsServer, type NatsServerProcess } from '../helpers/nats-server.js';
-import { countingSubscriber, seqPayload, type CountingSubscriber } from '../helpers/sequence.js';
+import { createPublisher } from '../../src/index.js';
+import { cleanupsAfterEach, startCountingSubscriber, startPublisher, startServer } from '../helpers/lifecycle.js';
+import { seqPayload } from '../helpers/sequence.js';
 
-let server: NatsServerProcess | undefined;
-let pub: Publisher | undefined;
-let sub: CountingSubscriber | undefined;
-afterEach(async () => {
-  await pub?.close({ timeout: 1000 });
-  await sub?.close();
-  await server?.stop();
-  pub = sub = server = undefined;
-});
+const cleanups = cleanupsAfterEach();
 
 describe('publishing while connected', () => {
   it('delivers every message in order and the counters add up', async () => {
-    server = await startNatsServer();
+    const server = await startServer(cleanups);
     const N = 200_000;
-    sub = await countingSubscriber(server.url, 'tele.seq', N);
-    pub = await createPublisher({ servers: server.url, waitForConnect: true });
+    const sub = await startCountingSubscriber(cleanups, server.url, 'tele.seq', N);
+    const pub = await startPublisher(cleanups, { servers: server.url, waitForConnect: true });
     expect(pub.status).toBe('connected');
     const payload = seqPayload(0, 64);
     const view = new DataView(payload.buffer);
@@ -48,14 +40,14 @@ describe('publishing while connected', () => {
   });
 
   it('sends string payloads as UTF-8, with reply subjects and headers', async () => {
-    server = await startNatsServer();
+    const server = await startServer(cleanups);
     const nc = await connect({ servers: server.url });
     const got: { subject: string; data: string; reply: string | undefined; hdr: string | undefined }[] = [];
     nc.subscribe('hdr.>', {
       callback: (_e, m) => got.push({ subject: m.subject, data: m.string(), reply: m.reply || undefined, hdr: m.headers?.get('X-Unit') }),
     });
     await nc.flush();
-    pub = await createPublisher({ servers: server.url });
+    const pub = await startPublisher(cleanups, { servers: server.url });
     pub.publish('hdr.plain', 'héllo ✓');
     pub.publish('hdr.reply', 'r', { reply: 'answers.here' });
     pub.publish('hdr.headers', new TextEncoder().encode('with headers'), { headers: { 'X-Unit': 'celsius' } });
@@ -73,17 +65,17 @@ describe('publishing while connected', () => {
   });
 
   it('publishes with pre-resolved subject handles, alone and with options', async () => {
-    server = await startNatsServer();
+    const server = await startServer(cleanups);
     const nc = await connect({ servers: server.url });
     const got: string[] = [];
     nc.subscribe('handle.>', { callback: (_e, m) => got.push(`${m.subject}=${m.string()}${m.reply ? ` reply ${m.reply}` : ''}`) });
     await nc.flush();
-    pub = await createPublisher({ servers: server.url });
-    const hosts = Array.from({ length: 3 }, (_, i) => pub!.subject(`handle.host${i}`));
+    const pub = await startPublisher(cleanups, { servers: server.url });
+    const hosts = Array.from({ length: 3 }, (_, i) => pub.subject(`handle.host${i}`));
     for (const h of hosts) pub.publish(h, h.name);
     pub.publish(hosts[0]!, 'with reply', { reply: 'r.1' });
-    expect(() => pub!.subject('handle.*')).toThrow(expect.objectContaining({ code: 'INVALID_SUBJECT' }));
-    expect(() => pub!.publish({ name: 'forged' } as never, 'x')).toThrow(expect.objectContaining({ code: 'INVALID_SUBJECT' }));
+    expect(() => pub.subject('handle.*')).toThrow(expect.objectContaining({ code: 'INVALID_SUBJECT' }));
+    expect(() => pub.publish({ name: 'forged' } as never, 'x')).toThrow(expect.objectContaining({ code: 'INVALID_SUBJECT' }));
     await pub.flush();
     await nc.flush();
     for (let i = 0; got.length < 4 && i < 100; i++) await new Promise((r) => setTimeout(r, 20));
@@ -97,7 +89,7 @@ describe('publishing while connected', () => {
   });
 
   it('reports status events and supports await using', async () => {
-    server = await startNatsServer();
+    const server = await startServer(cleanups);
     const p = await createPublisher({ servers: server.url });
     const events = p.events();
     const first = await events.next();

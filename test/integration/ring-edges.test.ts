@@ -2,17 +2,11 @@
  * Edges found in review: drops in the middle of a synchronous burst (before the burst's tail is
  * published to the worker), and frames that leave an unused tail larger than the spare room.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createPublisher, type Publisher } from '../../src/index.js';
-import { freePort, startNatsServer, type NatsServerProcess } from '../helpers/nats-server.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach, startPublisher, startServer } from '../helpers/lifecycle.js';
+import { freePort } from '../helpers/nats-server.js';
 
-let server: NatsServerProcess | undefined;
-let pub: Publisher | undefined;
-afterEach(async () => {
-  await pub?.close({ timeout: 500 });
-  await server?.stop();
-  pub = server = undefined;
-});
+const cleanups = cleanupsAfterEach();
 
 function busyWait(ms: number): void {
   const end = Date.now() + ms;
@@ -22,7 +16,7 @@ function busyWait(ms: number): void {
 describe('ring edges', () => {
   it("drop-oldest within one synchronous burst, across the worker's clock ticks, keeps the worker alive", async () => {
     const port = await freePort();
-    pub = await createPublisher({ servers: `nats://127.0.0.1:${port}`, reconnectBufSize: 64 * 1024, overflow: 'drop-oldest' });
+    const pub = await startPublisher(cleanups, { servers: `nats://127.0.0.1:${port}`, reconnectBufSize: 64 * 1024, overflow: 'drop-oldest' });
     const big = new Uint8Array(30_000);
     await new Promise((r) => setTimeout(r, 500)); // the worker is up and ticking
     for (let i = 0; i < 10; i++) {
@@ -38,8 +32,8 @@ describe('ring edges', () => {
   });
 
   it('accepts a frame that only fits after the unused tail, when nothing is pending', async () => {
-    server = await startNatsServer();
-    pub = await createPublisher({ servers: server.url, reconnectBufSize: 70_000, waitForConnect: true });
+    const server = await startServer(cleanups);
+    const pub = await startPublisher(cleanups, { servers: server.url, reconnectBufSize: 70_000, waitForConnect: true });
     const payload = new Uint8Array(60_000);
     for (let i = 0; i < 6; i++) {
       expect(pub.tryPublish('edge.tail', payload), `publish ${i}`).toBe(true);

@@ -1,21 +1,13 @@
 /** A dead worker is never silent: publish fails with WORKER_DIED and close() still accounts. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createPublisher, WorkerDiedError, type Publisher, type PublisherEvent } from '../../src/index.js';
-import { startNatsServer, type NatsServerProcess } from '../helpers/nats-server.js';
-import { waitUntil } from '../helpers/outage.js';
+import { describe, expect, it } from 'vitest';
+import { WorkerDiedError, type Publisher, type PublisherEvent } from '../../src/index.js';
+import { cleanupsAfterEach, startPublisher, startServer, waitUntil } from '../helpers/lifecycle.js';
 
-let server: NatsServerProcess | undefined;
-let pub: Publisher | undefined;
-afterEach(async () => {
-  await pub?.close({ timeout: 500 });
-  await server?.stop();
-  pub = server = undefined;
-});
+const cleanups = cleanupsAfterEach();
 
 async function diesWith(kill: (p: Publisher) => unknown): Promise<void> {
-  server = await startNatsServer();
-  const p = await createPublisher({ servers: server.url, waitForConnect: true });
-  pub = p;
+  const server = await startServer(cleanups);
+  const p = await startPublisher(cleanups, { servers: server.url, waitForConnect: true });
   const events: PublisherEvent[] = [];
   void (async () => {
     for await (const e of p.events()) events.push(e);

@@ -2,28 +2,19 @@
  * Positions are 32-bit and wrap (at 1 GB/s in about 4 s). Through the real worker and server:
  * a small ring lapped thousands of times, starting just below 2^32 so the wrap is crossed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createPublisher, type Publisher } from '../../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { INTERNAL } from '../../src/publisher.js';
-import { startNatsServer, type NatsServerProcess } from '../helpers/nats-server.js';
-import { countingSubscriber, seqPayload, type CountingSubscriber } from '../helpers/sequence.js';
+import { cleanupsAfterEach, startCountingSubscriber, startPublisher, startServer } from '../helpers/lifecycle.js';
+import { seqPayload } from '../helpers/sequence.js';
 
-let server: NatsServerProcess | undefined;
-let pub: Publisher | undefined;
-let sub: CountingSubscriber | undefined;
-afterEach(async () => {
-  await pub?.close({ timeout: 500 });
-  await sub?.close();
-  await server?.stop();
-  pub = sub = server = undefined;
-});
+const cleanups = cleanupsAfterEach();
 
 describe('position wrap-around', () => {
   it('delivers a long run in order through a 64 KiB ring across the 2^32 wrap', async () => {
-    server = await startNatsServer();
+    const server = await startServer(cleanups);
     const N = 400_000;
-    sub = await countingSubscriber(server.url, 'wrap.seq', N);
-    pub = await createPublisher({
+    const sub = await startCountingSubscriber(cleanups, server.url, 'wrap.seq', N);
+    const pub = await startPublisher(cleanups, {
       servers: server.url,
       waitForConnect: true,
       reconnectBufSize: 64 * 1024,
