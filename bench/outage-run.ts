@@ -38,17 +38,19 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   let publisherReconnectAt = Number.NaN;
   let connected = true;
 
+  /** Both clients' status streams feed the same connected flag and reconnect time. */
+  const onStatus = (type: string): void => {
+    if (type === 'disconnect') connected = false;
+    if (type === 'reconnect') {
+      connected = true;
+      if (Number.isNaN(publisherReconnectAt)) publisherReconnectAt = now();
+    }
+  };
   if (cfg.client === 'nats-offload') {
     pub = await createPublisher({ servers: server.url, reconnectBufSize: cfg.bufferBytes, waitForConnect: true });
     const p = pub;
     void (async () => {
-      for await (const e of p.events()) {
-        if (e.type === 'disconnect') connected = false;
-        if (e.type === 'reconnect') {
-          connected = true;
-          if (Number.isNaN(publisherReconnectAt)) publisherReconnectAt = now();
-        }
-      }
+      for await (const e of p.events()) onStatus(e.type);
     })();
   } else {
     nc = await connect({
@@ -60,13 +62,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     });
     const c = nc;
     void (async () => {
-      for await (const s of c.status()) {
-        if (s.type === 'disconnect') connected = false;
-        if (s.type === 'reconnect') {
-          connected = true;
-          if (Number.isNaN(publisherReconnectAt)) publisherReconnectAt = now();
-        }
-      }
+      for await (const s of c.status()) onStatus(s.type);
     })();
     await nc.flush();
   }
