@@ -212,14 +212,40 @@ export class RingWriter {
     );
   }
 
-  /** Coarse-clock stamp of the oldest pending record (call only while something is pending). */
-  oldestStamp(): number {
-    return this.stamps[Atomics.load(this.control, CONFIRMED_RECS) & this.recordMask]!;
+  /**
+   * Age in ms of the oldest pending record, 0 when none. The coarse clock is an Int32 of ms that
+   * wraps after 24.8 days, so the difference is taken mod 2^32.
+   */
+  oldestAgeMs(): number {
+    const c = this.control;
+    if (this.pendingBytes() === 0) return 0;
+    const stamp = this.stamps[Atomics.load(c, CONFIRMED_RECS) & this.recordMask]!;
+    return Math.max(0, (Atomics.load(c, NOW) - stamp) | 0);
   }
   /** The committed position, published to the worker first (flush waits for the worker to reach it). */
   get position(): number {
     if (this.unpublished !== 0) this.publish();
     return this.writePos;
+  }
+
+  /**
+   * The pending frames counted by walking the record ring from the release position to the write
+   * position: an account independent of the message counters (for tests and diagnostics).
+   */
+  walkPending(): { frames: number; bytes: number } {
+    const c = this.control;
+    let pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
+    let rec = Atomics.load(c, CONFIRMED_RECS);
+    let frames = 0;
+    let bytes = 0;
+    while (rec !== this.writeRec) {
+      const len = this.records[rec & this.recordMask]!;
+      if (len > 0) frames++;
+      bytes += len < 0 ? -len : len;
+      pos = (pos + (len < 0 ? -len : len)) >>> 0;
+      rec = (rec + 1) | 0;
+    }
+    return { frames, bytes: pos === this.writePos ? bytes : -1 };
   }
 
   /** Lifts a full state if the worker has released enough since; true if now open. */

@@ -98,6 +98,7 @@ export class PongConfirmation {
   addFlush(id: number, position: number): void {
     const f: WaitingFlush = { id, position, expired: 0, oversize: 0, ping: undefined };
     this.flushes.push(f);
+    this.ring.stats[Stat.FLUSHES_WAITING] = this.flushes.length;
     for (const e of this.inFlight) {
       if (!e.done && e.connection === this.connection && ((e.pos - position) | 0) >= 0) {
         f.ping = e;
@@ -109,6 +110,7 @@ export class PongConfirmation {
   cancelFlush(id: number): void {
     const i = this.flushes.findIndex((f) => f.id === id);
     if (i >= 0) this.flushes.splice(i, 1);
+    this.ring.stats[Stat.FLUSHES_WAITING] = this.flushes.length;
   }
 
   /** True if a flush has nothing left to hand over before it and no PING after it yet. */
@@ -150,6 +152,7 @@ export class PongConfirmation {
         this.hooks.onFlushed(f.id, f.expired, f.oversize);
       } else i++;
     }
+    this.ring.stats[Stat.FLUSHES_WAITING] = this.flushes.length;
   }
 
   /** Releases confirmed passes, oldest first, under RING_LOCK. */

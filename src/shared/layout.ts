@@ -128,6 +128,8 @@ export const Stat = {
   PEAK_PENDING_BYTES: 15,
   /** Date.now() of the clock's zero; written by the main thread before the worker starts. */
   EPOCH_MS: 16,
+  /** Flushes the worker is holding (a gauge): cancelled ones must not pile up. */
+  FLUSHES_WAITING: 17,
 } as const;
 export const STATS_SLOTS = 32;
 export const STATS_BYTES = STATS_SLOTS * 8;
