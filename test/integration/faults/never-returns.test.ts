@@ -52,6 +52,8 @@ describe('server never comes back', () => {
     expect(report.accepted).toBe(30_000);
     expect(report.sent).toBe(before.sent);
     expect(report.unsent).toBe(before.pendingMessages);
+    // After close, stats() keeps its own unsent count: the identity must still hold on it.
+    expectBalanced(pub.stats());
     expect(() => pub.publish(subject, 'late')).toThrow(PublisherClosedError);
     await events.ended();
     expect(events.events.at(-1)?.type).toBe('closed');
