@@ -101,7 +101,7 @@ export class Publisher implements AsyncDisposable {
     this.control[STATE] = options.drain.bufferWhileDisconnected ? State.OPEN : State.DISCONNECTED;
     this.control[CONNECTION] = Connection.CONNECTING;
     this.writer = new RingWriter(this.views, {
-      bytes: Math.min(options.bufferBytes, geometry.capacity),
+      bytes: options.bufferBytes,
       messages: options.reconnectBufMessages,
       lowWaterBytes: options.drain.lowWaterBytes,
       lowWaterMessages: options.reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : options.drain.lowWaterMessages,

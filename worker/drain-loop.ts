@@ -148,7 +148,7 @@ export class DrainLoop {
     let expired = 0;
     const maxAge = this.settings.maxBufferedAgeMs;
     const now = ring.now();
-    let runStart = ring.sentPos;
+    let runStart = ring.sentOff;
     let runBytes = 0;
     let runMessages = 0;
     const flushRun = (): void => {
@@ -161,7 +161,7 @@ export class DrainLoop {
       runMessages = 0;
     };
     while (ring.sentPos !== end && budget > 0 && passBytes < MAX_PASS_BYTES) {
-      const len = ring.record(ring.sentRec);
+      const len = ring.frameAtSent();
       // Records that are not sent: padding (the unused tail; the next frame starts at offset 0),
       // stale telemetry (older than maxBufferedAge), and frames over the server's max_payload
       // (it would drop the connection, and we would resend them forever). The last two are
@@ -169,12 +169,12 @@ export class DrainLoop {
       // Each is reported (event, flush counts) the first time it is seen, not again when resent.
       let skip = 0;
       if (len < 0) skip = -len;
-      else if (maxAge > 0 && ((now - ring.stamp(ring.sentRec)) | 0) > maxAge) {
+      else if (maxAge > 0 && ((now - ring.stamp(ring.sentOff)) | 0) > maxAge) {
         skip = len;
         expired++;
         if (!ring.isResend()) this.confirmation.skipped(ring.sentPos, 'expired');
       } else if (len > this.maxPayload) {
-        const size = this.payloadSize(ring.sentPos, len);
+        const size = this.payloadSize(ring.sentOff, len);
         if (size > this.maxPayload) {
           if (!ring.isResend()) {
             this.hooks.onOversize(size, this.maxPayload);
@@ -187,12 +187,12 @@ export class DrainLoop {
       if (skip !== 0) {
         flushRun();
         ring.advanceSent(skip);
-        runStart = ring.sentPos;
+        runStart = ring.sentOff;
         continue;
       }
-      if (runBytes > 0 && (runBytes + len > this.settings.maxWriteBytes || ring.offset(ring.sentPos) === 0)) {
+      if (runBytes > 0 && (runBytes + len > this.settings.maxWriteBytes || ring.sentOff === 0)) {
         flushRun();
-        runStart = ring.sentPos;
+        runStart = ring.sentOff;
       }
       if (ring.isResend()) stats[Stat.RESENT_MSGS]!++;
       ring.advanceSent(len);
@@ -251,8 +251,8 @@ export class DrainLoop {
   }
 
   /** The payload size a frame declares: the last number on its control line. */
-  private payloadSize(pos: number, len: number): number {
-    const frame = this.ring.view(pos, len);
+  private payloadSize(off: number, len: number): number {
+    const frame = this.ring.view(off, len);
     const cr = frame.indexOf(13);
     let n = 0;
     let scale = 1;

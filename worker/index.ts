@@ -5,8 +5,8 @@
 import { connect, type NatsConnection } from 'nats';
 import {
   CLOCK_TICK_MS,
+  CONFIRMED_OFF,
   CONFIRMED_POS,
-  CONFIRMED_RECS,
   CONFIRM_SEQ,
   CONNECTION,
   Connection,
@@ -110,7 +110,7 @@ class PublisherWorker {
     const maxAge = this.task.drain.maxBufferedAgeMs;
     if (maxAge > 0 && Atomics.load(c, CONNECTION) !== Connection.CONNECTED && wall - this.lastExpiryNudge >= EXPIRY_NUDGE_MS) {
       const head = Atomics.load(c, CONFIRMED_POS);
-      if (head !== Atomics.load(c, WRITE_POS) && ((now - this.ring.stamp(Atomics.load(c, CONFIRMED_RECS))) | 0) > maxAge) {
+      if (head !== Atomics.load(c, WRITE_POS) && ((now - this.ring.stamp(Atomics.load(c, CONFIRMED_OFF))) | 0) > maxAge) {
         this.lastExpiryNudge = wall;
         this.post({ type: 'expired' });
       }

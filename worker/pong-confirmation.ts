@@ -18,9 +18,9 @@ export interface PassCounts {
 }
 
 interface InFlight extends PassCounts {
-  /** Ring position and record right after the last frame handed over before this PING. */
+  /** Ring position (and its offset) right after the last frame handed over before this PING. */
   readonly pos: number;
-  readonly rec: number;
+  readonly off: number;
   readonly connection: object | undefined;
   readonly sentAt: number;
   /** Its PONG came back; released in order. */
@@ -125,7 +125,7 @@ export class PongConfirmation {
     const entry: InFlight = {
       ...this.unpinged,
       pos: ring.sentPos,
-      rec: ring.sentRec,
+      off: ring.sentOff,
       connection: this.connection,
       sentAt: Date.now(),
       done: false,
@@ -172,7 +172,7 @@ export class PongConfirmation {
         stats[Stat.CONFIRMED_BYTES]! += head.bytes;
         stats[Stat.DROPPED_OVERSIZE]! += head.oversize;
         stats[Stat.EXPIRED]! += head.expired;
-        if (ring.ahead(head.pos)) ring.confirm(head.pos, head.rec, head.messages + head.oversize + head.expired);
+        if (ring.ahead(head.pos)) ring.confirm(head.pos, head.off, head.messages + head.oversize + head.expired);
         released = true;
       }
     } finally {

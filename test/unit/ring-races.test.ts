@@ -49,11 +49,11 @@ function workerConfirmsAll(reader: RingReader): void {
   const end = reader.written();
   let messages = 0;
   while (reader.sentPos !== end) {
-    const len = reader.record(reader.sentRec);
+    const len = reader.frameAtSent();
     if (len > 0) messages++;
     reader.advanceSent(len < 0 ? -len : len);
   }
-  reader.confirm(reader.sentPos, reader.sentRec, messages);
+  reader.confirm(reader.sentPos, reader.sentOff, messages);
   reader.unlock();
 }
 
