@@ -73,7 +73,9 @@ async function main(): Promise<void> {
     const packed = (JSON.parse(stdout) as { filename: string; files: { path: string }[] }[])[0];
     if (packed === undefined) throw new Error('npm pack reported no tarball');
     const tarball = join(work, packed.filename);
-    const outside = packed.files.map((f) => f.path).filter((p) => !/^(dist\/(src|worker)\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(p));
+    const outside = packed.files
+      .map((f) => f.path)
+      .filter((p) => !/^(dist\/(src|worker)\/|package\.json$|README\.md$|LICENSE$|CHANGELOG\.md$)/.test(p));
     await check('tarball holds only the library', async () => {
       if (outside.length > 0) throw new Error(`unexpected files: ${outside.join(', ')}`);
       const maps = packed.files.filter((f) => f.path.endsWith('.map')).map((f) => f.path);
@@ -97,7 +99,8 @@ async function main(): Promise<void> {
     await sh('mkdir', ['-p', project], work);
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }, null, 2));
     for (const f of readdirSync(fixtures)) copyFileSync(join(fixtures, f), join(project, f));
-    const typesNode = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies['@types/node'];
+    const typesNode = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> })
+      .devDependencies['@types/node'];
     await sh('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, `@types/node@${typesNode}`], project);
 
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

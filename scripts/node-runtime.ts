@@ -134,7 +134,10 @@ export async function nodeRelease(version: string): Promise<NodeRuntime> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const specs = process.argv.slice(2).flatMap((a) => a.split(',')).filter((a) => a !== '');
+  const specs = process.argv
+    .slice(2)
+    .flatMap((a) => a.split(','))
+    .filter((a) => a !== '');
   if (specs.length === 0) {
     console.error('usage: node-runtime <major|x.y.z>[,...] (for example 22 24 26 20.19.0)');
     process.exitCode = 2;

@@ -39,7 +39,9 @@ export class Destination {
     this.subject = pub.subject(subject);
     const timeout = options.flushTimeout ?? DEFAULT_FLUSH_TIMEOUT;
     if (!Number.isInteger(timeout) || timeout < 0) {
-      throw new InvalidOptionError(`destination flushTimeout must be a non-negative integer (ms), got \`${String(timeout)}\` (${typeof timeout})`);
+      throw new InvalidOptionError(
+        `destination flushTimeout must be a non-negative integer (ms), got \`${String(timeout)}\` (${typeof timeout})`,
+      );
     }
     this.flushTimeout = timeout;
   }

@@ -51,7 +51,12 @@ describe('pino destination', () => {
     const proxy = await startProxy(cleanups, server.port);
     const sub = await lineSubscriber(cleanups, server.url, 'logs.app');
     const limit = 256 * 1024;
-    const pub = await startPublisher(cleanups, { servers: proxy.url, waitForConnect: true, reconnectTimeWait: 100, reconnectBufSize: limit });
+    const pub = await startPublisher(cleanups, {
+      servers: proxy.url,
+      waitForConnect: true,
+      reconnectTimeWait: 100,
+      reconnectBufSize: limit,
+    });
     const dest = pub.destination('logs.app', { flushTimeout: 15_000 });
     const logger = pino(dest);
 
@@ -90,7 +95,13 @@ describe('pino destination', () => {
     proxy.refuse(Infinity);
     await server.restart();
     await waitUntil(() => !sub.nc.isClosed(), 1000, 'subscriber alive');
-    while (!(await sub.nc.flush().then(() => true, () => false))) await new Promise((r) => setTimeout(r, 50));
+    while (
+      !(await sub.nc.flush().then(
+        () => true,
+        () => false,
+      ))
+    )
+      await new Promise((r) => setTimeout(r, 50));
     proxy.allow();
     await waitUntil(() => pub.status === 'connected', 15_000, 'the publisher to reconnect');
     log(1000);
@@ -108,7 +119,11 @@ describe('pino destination', () => {
     expect(s.rejected).toBe(dest.refused);
     expect(s.sent).toBe(s.accepted);
 
-    await waitUntil(() => sub.arrivals.size >= acceptedCount, 30_000, () => `${acceptedCount} lines, have ${sub.arrivals.size}`);
+    await waitUntil(
+      () => sub.arrivals.size >= acceptedCount,
+      30_000,
+      () => `${acceptedCount} lines, have ${sub.arrivals.size}`,
+    );
     expect(sub.texts.filter((text) => text.includes('\n'))).toEqual([]);
     const missing: number[] = [];
     const refusedButArrived: number[] = [];
