@@ -136,7 +136,7 @@ async function main(): Promise<void> {
               throw new Error(`published ${MESSAGES}, close report ${JSON.stringify(report)}, subscriber received ${received}`);
             }
             const warning = /\w+Warning/.exec(out.stderr)?.[0];
-            return `close report sent ${MESSAGES}, subscriber received ${received}${warning === undefined ? '' : ` (printed a ${warning})`}`;
+            return `close report sent ${MESSAGES}, subscriber received ${received}${warning === undefined ? '' : ` (printed an ${warning})`}`;
           });
         }
       }
