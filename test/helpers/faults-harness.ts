@@ -3,16 +3,19 @@
  * start from (a server, optionally behind a fault proxy, and a counting subscriber), a sequence
  * stream that numbers only accepted messages, a counting subscriber that takes full connection
  * options (auth, TLS), the accounting and delivery checks every fault test ends with, and the
- * result records docs/reliability.md is filled from.
+ * writer of the result records `npm run reliability` generates docs/reliability.md from.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
+import { FAULT_RESULTS_DIR, type FaultRecord, type FaultResult } from '../../scripts/fault-record.js';
 import { sleep, startServer, waitUntil, startPublisher as startAnyPublisher, type Cleanups } from './lifecycle.js';
 import { type CloseReport, type Publisher, type PublisherEvent, type PublisherOptions, type PublisherStats } from '../../src/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
-import type { NatsServerProcess, StartOptions } from './nats-server.js';
+import { findNatsServer, type NatsServerProcess, type StartOptions } from './nats-server.js';
 import { readSeq, SequenceCounter, type SequenceReport } from './sequence.js';
 
 export { Cleanups, cleanupsAfterEach, sleep, startServer, waitUntil } from './lifecycle.js';
@@ -421,14 +424,22 @@ export interface Accounting {
 /** Counters of messages given up by policy that other branches may add (drop-oldest, max age). */
 const POLICY_DROPS = ['droppedOldest', 'expired'] as const;
 
-/**
- * accepted = sent + pendingMessages + unsent + droppedOversize (+ any policy drops the stats
- * carry, which these tests never trigger), every term a non-negative integer.
- */
-export function expectBalanced(a: Accounting | PublisherStats | CloseReport): void {
-  const pending = 'pendingMessages' in a && a.pendingMessages !== undefined ? a.pendingMessages : 0;
+function policyDrops(a: Accounting | PublisherStats | CloseReport): number {
   const extra = a as unknown as Record<string, unknown>;
-  const policy = POLICY_DROPS.reduce((n, k) => n + (typeof extra[k] === 'number' ? (extra[k] as number) : 0), 0);
+  return POLICY_DROPS.reduce((n, k) => n + (typeof extra[k] === 'number' ? (extra[k] as number) : 0), 0);
+}
+
+/**
+ * accepted = sent + pendingMessages + unsent + droppedOversize + policy drops, every term a
+ * non-negative integer. Each term has its own source: `accepted` is counted by the publish path,
+ * `sent` and the drops by whoever released them, `pendingMessages` (and `unsent`, which is what
+ * was pending at close) from the ring's own counters (ACCEPTED_MSGS - RELEASED_MSGS), so a
+ * message counted twice or not at all breaks the sum. With `pub` (still open), the pending count
+ * is also checked against a walk of the ring's records.
+ */
+export function expectBalanced(a: Accounting | PublisherStats | CloseReport, pub?: Publisher): void {
+  const pending = 'pendingMessages' in a && a.pendingMessages !== undefined ? a.pendingMessages : 0;
+  const policy = policyDrops(a);
   const terms = { accepted: a.accepted, sent: a.sent, unsent: a.unsent, droppedOversize: a.droppedOversize, pending, policy };
   for (const [k, v] of Object.entries(terms)) {
     expect(Number.isInteger(v) && v >= 0, `${k} = ${v} must be a non-negative integer`).toBe(true);
@@ -437,6 +448,27 @@ export function expectBalanced(a: Accounting | PublisherStats | CloseReport): vo
     a.sent + pending + a.unsent + a.droppedOversize + policy,
     `accepted ${a.accepted} = sent ${a.sent} + pending ${pending} + unsent ${a.unsent} + droppedOversize ${a.droppedOversize} + policy drops ${policy}`,
   ).toBe(a.accepted);
+  if (pub !== undefined) expectRingAgrees(pub);
+}
+
+/**
+ * stats().pendingMessages and pendingBytes against a walk of the ring's records from the release
+ * position to the write position. The worker may release between the reads: retried until two
+ * walks around one stats() agree.
+ */
+export function expectRingAgrees(pub: Publisher): void {
+  for (let tries = 0; ; tries++) {
+    const before = pub.walkRingForTest();
+    const s = pub.stats();
+    const after = pub.walkRingForTest();
+    if ((before.frames !== after.frames || before.bytes !== after.bytes) && tries < 100) continue;
+    expect(after.bytes, 'the record walk ends exactly at the write position').toBeGreaterThanOrEqual(0);
+    expect({ frames: after.frames, bytes: after.bytes }, 'pending by the counters = pending by walking the ring').toEqual({
+      frames: s.pendingMessages,
+      bytes: s.pendingBytes,
+    });
+    return;
+  }
 }
 
 export interface Delivery extends SequenceReport {
@@ -470,9 +502,14 @@ export function delivery(counter: SequenceCounter, report: CloseReport | Publish
 export function expectDelivered(d: Delivery, report: CloseReport | PublisherStats, opts: { allowOutOfOrder?: boolean } = {}): void {
   expectBalanced(report);
   const ctx = JSON.stringify({ ...d, report: { ...report, error: undefined } });
+  const dropped = report.droppedOversize + policyDrops(report);
   expect(d.corrupt, `corrupt payloads ${ctx}`).toBe(0);
+  // The publisher's counters against what a subscriber on the server saw: every confirmed message
+  // arrived, nothing dropped arrived, and whatever never arrived was reported (unsent or dropped).
+  expect(d.distinct, `confirmed (sent) <= distinct arrivals ${ctx}`).toBeGreaterThanOrEqual(report.sent);
+  expect(d.distinct, `distinct arrivals <= accepted - dropped ${ctx}`).toBeLessThanOrEqual(report.accepted - dropped);
+  expect(d.missingCount, `never seen <= unsent + dropped ${ctx}`).toBeLessThanOrEqual(report.unsent + dropped);
   expect(d.lostSilently, `messages lost without being reported ${ctx}`).toBe(0);
-  expect(d.distinct, `distinct arrivals = accepted - missing ${ctx}`).toBe(report.accepted - d.missingCount);
   expect(d.duplicates, `duplicates are bounded by resent ${ctx}`).toBeLessThanOrEqual(report.resent);
   if (opts.allowOutOfOrder !== true) expect(d.outOfOrder, `out-of-order arrivals ${ctx}`).toBe(0);
 }
@@ -509,29 +546,42 @@ export async function closeAndCount(
   return { report, d: delivery(sub.counter, report) };
 }
 
-/** What one fault test observed, for docs/reliability.md. */
-export interface FaultResult {
-  /** File-stable key, e.g. `cut-connections`. */
-  readonly id: string;
-  readonly fault: string;
-  readonly client: 'nats-offload' | 'nats';
-  readonly userSees: string;
-  readonly accepted: number;
-  readonly sent?: number;
-  readonly unsent?: number;
-  readonly rejected?: number;
-  readonly resent?: number;
-  readonly duplicates?: number;
-  readonly lostSilently: number;
-  readonly notes?: string;
+export type { FaultResult } from '../../scripts/fault-record.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS_DIR = join(REPO_ROOT, FAULT_RESULTS_DIR);
+let versions: { natsServer: string; natsClient: string } | undefined;
+
+/** The nats-server binary the tests start and the installed `nats` package, looked up once per process. */
+function toolVersions(): { natsServer: string; natsClient: string } {
+  if (versions === undefined) {
+    const banner = execFileSync(findNatsServer(), ['--version'], { encoding: 'utf8' });
+    const nats = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/nats/package.json'), 'utf8')) as { version: string };
+    versions = { natsServer: /v?(\d+\.\d+\.\d+\S*)/.exec(banner)?.[1] ?? banner.trim(), natsClient: nats.version };
+  }
+  return versions;
 }
 
-const RESULTS_DIR = fileURLToPath(new URL('../results/faults/', import.meta.url));
-
-/** Writes test/results/faults/<id>.json (one file per result: test files run in parallel). */
+/**
+ * Writes test/results/faults/<id>.json (one file per result: test files run in parallel) once the
+ * calling test has finished, so the record carries the test's outcome after all its checks; also
+ * when it failed. Call it inside a test. Fields: scripts/fault-record.ts.
+ */
 export function recordResult(r: FaultResult): void {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(`${RESULTS_DIR}${r.id}.json`, `${JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2)}\n`);
+  const at = new Date().toISOString();
+  const { testPath, currentTestName } = expect.getState();
+  onTestFinished(({ task }) => {
+    const record: FaultRecord = {
+      ...r,
+      at,
+      node: process.version,
+      ...toolVersions(),
+      test: { file: relative(REPO_ROOT, testPath ?? task.file.filepath).split(sep).join('/'), name: currentTestName ?? task.name },
+      outcome: task.result?.state === 'pass' ? 'passed' : 'failed',
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, `${r.id}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  });
 }
 
 /**
@@ -541,7 +591,7 @@ export function recordResult(r: FaultResult): void {
 export function recordOffload(
   report: CloseReport,
   outcome: { duplicates?: number; lostSilently: number },
-  r: { id: string; fault: string; userSees: string; notes?: string },
+  r: { id: string; fault: string; userSees: string; notes?: string; defect?: number; gap?: string },
 ): void {
   recordResult({
     id: r.id,
@@ -553,9 +603,14 @@ export function recordOffload(
     unsent: report.unsent,
     rejected: report.rejected,
     resent: report.resent,
+    droppedOversize: report.droppedOversize,
+    droppedOldest: report.droppedOldest,
+    expired: report.expired,
     ...(outcome.duplicates !== undefined ? { duplicates: outcome.duplicates } : {}),
     lostSilently: outcome.lostSilently,
     ...(r.notes !== undefined ? { notes: r.notes } : {}),
+    ...(r.defect !== undefined ? { defect: r.defect } : {}),
+    ...(r.gap !== undefined ? { gap: r.gap } : {}),
   });
 }
 
