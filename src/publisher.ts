@@ -4,6 +4,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { Destination, type DestinationOptions } from './destination.js';
 import {
   BufferFullError,
   type BufferLimit,
@@ -341,6 +342,15 @@ export class Publisher implements AsyncDisposable {
    */
   writable(subject: string, options?: WritableOptions): Writable {
     return publisherWritable(this, subject, options);
+  }
+
+  /**
+   * A synchronous log destination for pino: each line is one message on `subject`; a full buffer
+   * counts the line as refused instead of queueing it. `pino(pub.destination('logs.app'))`.
+   * @throws {InvalidSubjectError} @throws {InvalidOptionError}
+   */
+  destination(subject: string, options?: DestinationOptions): Destination {
+    return new Destination(this, subject, options);
   }
 
   /** A synchronous snapshot of the counters in shared memory. */
