@@ -3,7 +3,7 @@
  * maxBufferedAge discards stale samples instead of sending a burst of them on reconnect.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectBalanced } from '../helpers/faults-harness.js';
+import { expectBalanced, recordResult } from '../helpers/faults-harness.js';
 import { outageRig, waitUntil, type OutageRig } from '../helpers/outage.js';
 import { seqPayload } from '../helpers/sequence.js';
 
@@ -124,6 +124,18 @@ describe('maxBufferedAge', () => {
     const all = rig.sub.counter.report((seq) => seq < acceptedAt.length);
     expect(all.distinct).toBeGreaterThanOrEqual(s.sent);
     expect(all.distinct).toBeLessThanOrEqual(s.accepted - s.expired);
+    recordResult({
+      id: 'expiry-during-outage',
+      fault: `outage of 4 x maxBufferedAge (${maxAge} ms), overflow 'reject', reconnectBufMessages 300, steady producer`,
+      client: 'nats-offload',
+      userSees: `expired messages released during the outage (${s.expired}); all ${end - fresh} accepted in the last maxBufferedAge before the reconnect arrived`,
+      accepted: s.accepted,
+      sent: s.sent,
+      expired: s.expired,
+      rejected: s.rejected,
+      lostSilently: rep.missing.length,
+      defect: 3,
+    });
   });
 });
 
