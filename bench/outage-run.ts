@@ -73,9 +73,11 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     await nc.flush();
   }
 
+  // Messages of the lap: stats() counts them, the paced phase's figures must not.
+  let lapped = 0;
   if (pub !== undefined && cfg.ringLaps > 0) {
-    const n = await lapRing(pub, cfg.payload, cfg.ringLaps * cfg.bufferBytes);
-    say(`${label(cfg)}: ${n} messages (${cfg.ringLaps} × the buffer) published before the paced phase`);
+    lapped = await lapRing(pub, cfg.payload, cfg.ringLaps * cfg.bufferBytes);
+    say(`${label(cfg)}: ${lapped} messages (${cfg.ringLaps} × the buffer) published before the paced phase`);
   }
   const rssBeforePacing = process.memoryUsage().rss;
 
@@ -147,7 +149,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
         offered++;
         if (!publishOne()) refused++;
       }
-      if (pub !== undefined && acceptedAtRestart >= 0 && Number.isNaN(drainedAt) && pub.stats().sent >= acceptedAtRestart) {
+      if (pub !== undefined && acceptedAtRestart >= 0 && Number.isNaN(drainedAt) && pub.stats().sent - lapped >= acceptedAtRestart) {
         drainedAt = now();
       }
       setTimeout(tick, 1);
@@ -181,7 +183,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     flushed = false;
     notes.push(`final flush failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (pub !== undefined && Number.isNaN(drainedAt) && pub.stats().sent >= acceptedAtRestart) drainedAt = now();
+  if (pub !== undefined && Number.isNaN(drainedAt) && pub.stats().sent - lapped >= acceptedAtRestart) drainedAt = now();
   sample();
   const got = await sub.report(seq, pub !== undefined ? 15_000 : 3_000);
   sample();
@@ -216,7 +218,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     refused,
     acceptedDuringOutage: acceptedAtRestart - acceptedAtStop,
     refusedDuringOutage: refusedAtRestart - refusedAtStop,
-    confirmed: stats?.sent ?? Number.NaN,
+    confirmed: stats === undefined ? Number.NaN : stats.sent - lapped,
     resent: stats?.resent ?? 0,
     stopAt,
     restartedAt,
