@@ -58,9 +58,13 @@ async function run(cfg: CostRunConfig): Promise<CostProcessResult> {
     const single = ['bench.cost'];
     // Template strings, as users build them (V8 makes most of these rope strings).
     const rotating = Array.from({ length: cfg.rotatingSubjects }, (_, i) => `bench.cost.${i}`);
-    const handles: Subject[] = rotating.map((s) => pub.subject(s));
-    const n = cfg.rotatingSubjects;
     const random = mulberry32(cfg.seed);
+    const handles: Subject[] = rotating.map((s) => pub.subject(s));
+    // Other names, so that this order does not disturb the cache's guesses for the fixed one.
+    const others = Array.from({ length: cfg.rotatingSubjects }, (_, i) => `bench.rand.${i}`);
+    const randomOrder = Array.from({ length: 1 << 16 }, () => others[Math.floor(random() * others.length)]!);
+    let step = 0;
+    const n = cfg.rotatingSubjects;
     for (const payloadBytes of cfg.payloads) {
       const payload = new Uint8Array(payloadBytes).fill(120);
       floor.prepare([...single, ...rotating], payloadBytes);
@@ -68,13 +72,14 @@ async function run(cfg: CostRunConfig): Promise<CostProcessResult> {
       const nats = { flush: (): Promise<void> => nc.flush(), room: (): Promise<void> => nc.flush() };
       const none = { flush: (): Promise<void> => Promise.resolve(), room: (): Promise<void> => Promise.resolve() };
       const runners: Runner[] = [
-        { cost: { client: 'nats-offload', rotating: false }, publish: () => pub.tryPublish('bench.cost', payload), ...offload },
-        { cost: { client: 'nats-offload', rotating: true }, publish: (i) => pub.tryPublish(rotating[i % n]!, payload), ...offload },
-        { cost: { client: 'nats-offload (handles)', rotating: true }, publish: (i) => pub.tryPublish(handles[i % n]!, payload), ...offload },
-        { cost: { client: 'nats', rotating: false }, publish: () => (nc.publish('bench.cost', payload), true), ...nats },
-        { cost: { client: 'nats', rotating: true }, publish: (i) => (nc.publish(rotating[i % n]!, payload), true), ...nats },
-        { cost: { client: 'floor', rotating: false }, publish: () => floor.publish('bench.cost', payload), ...none },
-        { cost: { client: 'floor', rotating: true }, publish: (i) => floor.publish(rotating[i % n]!, payload), ...none },
+        { cost: { client: 'nats-offload', order: 'one' }, publish: () => pub.tryPublish('bench.cost', payload), ...offload },
+        { cost: { client: 'nats-offload', order: 'cycle' }, publish: (i) => pub.tryPublish(rotating[i % n]!, payload), ...offload },
+        { cost: { client: 'nats-offload', order: 'random' }, publish: () => pub.tryPublish(randomOrder[step++ & 0xffff]!, payload), ...offload },
+        { cost: { client: 'nats-offload (handles)', order: 'cycle' }, publish: (i) => pub.tryPublish(handles[i % n]!, payload), ...offload },
+        { cost: { client: 'nats', order: 'one' }, publish: () => (nc.publish('bench.cost', payload), true), ...nats },
+        { cost: { client: 'nats', order: 'cycle' }, publish: (i) => (nc.publish(rotating[i % n]!, payload), true), ...nats },
+        { cost: { client: 'floor', order: 'one' }, publish: () => floor.publish('bench.cost', payload), ...none },
+        { cost: { client: 'floor', order: 'cycle' }, publish: (i) => floor.publish(rotating[i % n]!, payload), ...none },
       ];
       const results: CostCaseResult[] = runners.map((r) => ({ ...r.cost, nsPerCall: [], cpu: NO_CPU, cpuCalls: 0, calls: 0, refused: 0 }));
       const order = runners.map((_, i) => i);
@@ -99,7 +104,7 @@ async function run(cfg: CostRunConfig): Promise<CostProcessResult> {
       // (Linux brings a thread's counter up to date when it is switched out).
       for (const index of order) {
         const r = runners[index]!;
-        if (r.cost.client === 'floor' || r.cost.client === 'nats-offload (handles)') continue;
+        if (r.cost.client === 'floor' || r.cost.client === 'nats-offload (handles)' || r.cost.order === 'random') continue;
         const threads = r.cost.client === 'nats' ? [] : tids;
         await sleep(5);
         const cpu0 = cpuTimes(threads);

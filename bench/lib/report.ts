@@ -163,7 +163,7 @@ function publishCostSection(p: PublishCostResult): string {
   const rows = p.rows.map((r) => [
     payloadLabel(r.payload),
     r.client,
-    String(r.subjects),
+    r.order === 'random' ? `${r.subjects}, random order` : String(r.subjects),
     ns(r.medianNs),
     ns(r.meanNs),
     ns(r.mainCpuNs),
@@ -180,7 +180,8 @@ function publishCostSection(p: PublishCostResult): string {
     "(a batch includes one microtask turn, where the nats client's deferred write runs on this thread). After each batch the",
     "client's flush is awaited outside the timed window, so nats-offload's ring (reconnectBufSize",
     `${mib(p.bufferBytes)} MiB, lapped before timing so no first-touch page fault counts) starts every batch empty and refuses nothing.`,
-    `"Rotating" cycles through ${int(p.rotatingSubjects)} subjects built as template strings; "handles" are the same subjects from`,
+    `"Rotating" cycles through ${int(p.rotatingSubjects)} subjects built as template strings, in the same order every time;`,
+    `"random order" picks among ${int(p.rotatingSubjects)} other such subjects at random; "handles" are the rotating subjects from`,
     '`pub.subject()`. The floor is a Map lookup of a prebuilt `PUB` line and two `TypedArray#set` calls into a',
     'SharedArrayBuffer (bench/lib/floor.ts): the least a copy into shared memory can cost in JavaScript.',
     '',

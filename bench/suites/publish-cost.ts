@@ -19,10 +19,12 @@ import type { CpuTimes } from '../lib/threads.js';
 
 export type CostClient = 'nats-offload' | 'nats-offload (handles)' | 'nats' | 'floor';
 
+/** One subject; `rotatingSubjects` of them in a fixed order; or as many others in random order. */
+export type SubjectOrder = 'one' | 'cycle' | 'random';
+
 export interface CostCase {
   readonly client: CostClient;
-  /** One subject, or `rotatingSubjects` of them in turn. */
-  readonly rotating: boolean;
+  readonly order: SubjectOrder;
 }
 
 export interface CostRunConfig {
@@ -90,6 +92,7 @@ export type RatioKey =
   | 'offload/floor 1'
   | 'offload/floor N'
   | 'offload N/offload 1'
+  | 'offload random/offload 1'
   | 'total cpu 1'
   | 'total cpu N';
 
@@ -105,14 +108,15 @@ export interface PublishCostResult {
 
 /** What each ratio divides: numerator case over denominator case, both at the same payload. */
 export const RATIOS: Readonly<Record<RatioKey, { readonly label: string; readonly over: readonly [CostCase, CostCase] }>> = {
-  'nats/offload 1': { label: 'nats / nats-offload, 1 subject', over: [{ client: 'nats', rotating: false }, { client: 'nats-offload', rotating: false }] },
-  'nats/offload N': { label: 'nats / nats-offload, rotating strings', over: [{ client: 'nats', rotating: true }, { client: 'nats-offload', rotating: true }] },
-  'nats/handles N': { label: 'nats / nats-offload, rotating handles', over: [{ client: 'nats', rotating: true }, { client: 'nats-offload (handles)', rotating: true }] },
-  'offload/floor 1': { label: 'nats-offload / floor, 1 subject', over: [{ client: 'nats-offload', rotating: false }, { client: 'floor', rotating: false }] },
-  'offload/floor N': { label: 'nats-offload / floor, rotating strings', over: [{ client: 'nats-offload', rotating: true }, { client: 'floor', rotating: true }] },
-  'offload N/offload 1': { label: 'nats-offload rotating strings / 1 subject', over: [{ client: 'nats-offload', rotating: true }, { client: 'nats-offload', rotating: false }] },
-  'total cpu 1': { label: 'total CPU: nats main / nats-offload main + worker, 1 subject', over: [{ client: 'nats', rotating: false }, { client: 'nats-offload', rotating: false }] },
-  'total cpu N': { label: 'total CPU: nats main / nats-offload main + worker, rotating strings', over: [{ client: 'nats', rotating: true }, { client: 'nats-offload', rotating: true }] },
+  'nats/offload 1': { label: 'nats / nats-offload, 1 subject', over: [{ client: 'nats', order: 'one' }, { client: 'nats-offload', order: 'one' }] },
+  'nats/offload N': { label: 'nats / nats-offload, rotating strings', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload', order: 'cycle' }] },
+  'nats/handles N': { label: 'nats / nats-offload, rotating handles', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload (handles)', order: 'cycle' }] },
+  'offload/floor 1': { label: 'nats-offload / floor, 1 subject', over: [{ client: 'nats-offload', order: 'one' }, { client: 'floor', order: 'one' }] },
+  'offload/floor N': { label: 'nats-offload / floor, rotating strings', over: [{ client: 'nats-offload', order: 'cycle' }, { client: 'floor', order: 'cycle' }] },
+  'offload N/offload 1': { label: 'nats-offload rotating strings / 1 subject', over: [{ client: 'nats-offload', order: 'cycle' }, { client: 'nats-offload', order: 'one' }] },
+  'offload random/offload 1': { label: 'nats-offload strings in random order / 1 subject', over: [{ client: 'nats-offload', order: 'random' }, { client: 'nats-offload', order: 'one' }] },
+  'total cpu 1': { label: 'total CPU: nats main / nats-offload main + worker, 1 subject', over: [{ client: 'nats', order: 'one' }, { client: 'nats-offload', order: 'one' }] },
+  'total cpu N': { label: 'total CPU: nats main / nats-offload main + worker, rotating strings', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload', order: 'cycle' }] },
 };
 
 function runChild(cfg: CostRunConfig): Promise<CostProcessResult> {
@@ -126,8 +130,8 @@ function runChild(cfg: CostRunConfig): Promise<CostProcessResult> {
 }
 
 function find(cases: readonly CostCaseResult[], c: CostCase): CostCaseResult {
-  const found = cases.find((x) => x.client === c.client && x.rotating === c.rotating);
-  if (found === undefined) throw new Error(`no publish-cost case ${c.client}${c.rotating ? ', rotating' : ''}`);
+  const found = cases.find((x) => x.client === c.client && x.order === c.order);
+  if (found === undefined) throw new Error(`no publish-cost case ${c.client}, ${c.order}`);
   return found;
 }
 
@@ -170,8 +174,8 @@ export function summarize(processes: readonly CostProcessResult[], cfg: BenchCon
       const cpuCalls = sumOf(all.map((x) => x.cpuCalls));
       rows.push({
         client: c.client,
-        rotating: c.rotating,
-        subjects: c.rotating ? cfg.rotatingSubjects : 1,
+        order: c.order,
+        subjects: c.order === 'one' ? 1 : cfg.rotatingSubjects,
         payload,
         medianNs: median(ns),
         meanNs: sumOf(ns) / ns.length,
