@@ -30,6 +30,8 @@ export interface BenchConfig {
     readonly subscriberPayload: number;
     /** nats client: a flush is started after every this many messages, and the previous one awaited. */
     readonly natsFlushEvery: number;
+    /** Also run the Go client (BENCH_GO=1; needs Debian's golang-go and golang-github-nats-io-go-nats-dev). */
+    readonly go: boolean;
   };
   readonly eventLoop: {
     /** Offered rates, low to high; the verdict uses the highest that both clients sustain. */
@@ -74,6 +76,7 @@ const FULL: BenchConfig = {
     rounds: 7,
     subscriberPayload: 128,
     natsFlushEvery: 16_384,
+    go: false,
   },
   eventLoop: { ratesPerSecond: [100_000, 200_000, 400_000], payload: 128, durationMs: 2000, burstMs: 1 },
   outage: {
@@ -103,6 +106,7 @@ const QUICK: BenchConfig = {
   outage: { ...FULL.outage, ringLaps: 1, beforeMs: 500, outageMs: 2000, afterMs: 1500, buffers: [8 * MiB] },
 };
 
-export function benchConfig(quick: boolean): BenchConfig {
-  return quick ? QUICK : FULL;
+export function benchConfig(quick: boolean, go = false): BenchConfig {
+  const c = quick ? QUICK : FULL;
+  return { ...c, throughput: { ...c.throughput, go } };
 }

@@ -8,6 +8,7 @@
  *   NATS_URL=nats://host:port   use that server for suites 1-3 (default: start one on a free port)
  *   BENCH_QUICK=1               smoke run; results go to bench/results/quick/
  *   BENCH_SUITES=cost,throughput,eventloop,outage   run only these
+ *   BENCH_GO=1                  the throughput suite also runs nats.go (built from Debian's packages)
  *   BENCH_OUT=dir               write results there instead
  *
  * Progress goes to stderr; the markdown summary to stdout and latest.md, raw figures to latest.json,
@@ -99,7 +100,7 @@ function refreshReadme(quick: boolean): void {
 async function runSuites(): Promise<void> {
   const quick = process.env['BENCH_QUICK'] === '1' || process.env['BENCH_QUICK'] === 'true';
   const suites = selectedSuites();
-  const config = benchConfig(quick);
+  const config = benchConfig(quick, process.env['BENCH_GO'] === '1');
   const outDir = outDirFor(quick);
   const t0 = performance.now();
 

@@ -94,6 +94,16 @@ export function evaluateTargets(r: Results): Target[] {
   }
   const t = r.throughput;
   if (t !== undefined) {
+    for (const payload of t.clients.includes('nats.go') ? [16, 128] : []) {
+      const q = perRoundRatios(t, 'nats-offload', 'nats.go', payload);
+      out.push({
+        target: `throughput ${payloadLabel(payload)}: nats-offload / nats.go (2 cores)`,
+        measured: `${ratio(median(q))}; rounds ${rounds(q, (v) => v.toFixed(2))}`,
+        value: median(q),
+        required: '≥ 0.8×',
+        met: median(q) >= 0.8,
+      });
+    }
     for (const payload of [...new Set(t.runs.map((x) => x.payload))]) {
       const q = perRoundRatios(t, 'nats-offload', 'raw', payload);
       const min = payload >= 1024 ? 0.7 : 0.85;
@@ -202,24 +212,28 @@ function publishCostSection(p: PublishCostResult): string {
 
 function throughputSection(t: ThroughputResult): string {
   const payloads = [...new Set(t.runs.map((r) => r.payload))];
+  const go = t.clients.includes('nats.go');
   const rows = payloads.map((p) => {
     const own = t.runs.filter((r) => r.client === 'nats-offload' && r.payload === p);
     const vsRaw = perRoundRatios(t, 'nats-offload', 'raw', p);
     const vsNats = perRoundRatios(t, 'nats-offload', 'nats', p);
+    const vsGo = perRoundRatios(t, 'nats-offload', 'nats.go', p);
     const wirePerMsg = median(own.map((r) => r.wireBytes / r.messages));
     return [
       payloadLabel(p),
       rate(medianRate(t, 'raw', p)),
       rate(medianRate(t, 'nats-offload', p)),
       rate(medianRate(t, 'nats', p)),
+      ...(go ? [rate(medianRate(t, 'nats.go', p))] : []),
       `${pct(median(vsRaw))} (${rounds(vsRaw, (v) => (v * 100).toFixed(0))})`,
       `${ratio(median(vsNats))} (${rounds(vsNats, (v) => v.toFixed(1))})`,
+      ...(go ? [`${ratio(median(vsGo))} (${rounds(vsGo, (v) => v.toFixed(2))})`] : []),
       `${wirePerMsg.toFixed(1)} B, ${((medianRate(t, 'nats-offload', p) * wirePerMsg) / 1e6).toFixed(0)} MB/s`,
       int(median(own.map((r) => r.waits))),
     ];
   });
   const cpuRows = payloads.flatMap((p) =>
-    (['raw', 'nats-offload', 'nats'] as const).map((client) => {
+    t.clients.map((client) => {
       const runs = t.runs.filter((r) => r.client === client && r.payload === p);
       const per = (f: (r: (typeof runs)[number]) => number): string => ns(median(runs.map((r) => f(r) / r.messages)));
       return [
@@ -244,7 +258,24 @@ function throughputSection(t: ThroughputResult): string {
     "`PUB` frames in 64 KiB writes honouring 'drain', then PING/PONG. nats-offload's wire bytes come from its own counter",
     '(`stats().sentBytes`): its frames are space-padded, so they are a few bytes longer than the raw ones.',
     '',
-    markdownTable(['Payload', '>Raw ceiling', '>nats-offload', '>nats', '>nats-offload / raw (rounds, %)', '>nats-offload / nats (rounds)', '>nats-offload wire', '>Waits'], rows),
+    markdownTable(
+      [
+        'Payload',
+        '>Raw ceiling',
+        '>nats-offload',
+        '>nats',
+        ...(go ? ['>nats.go'] : []),
+        '>nats-offload / raw (rounds, %)',
+        '>nats-offload / nats (rounds)',
+        ...(go ? ['>nats-offload / nats.go (rounds)'] : []),
+        '>nats-offload wire',
+        '>Waits',
+      ],
+      rows,
+    ),
+    ...(go
+      ? ['', `nats.go: ${t.goClient ?? 'unknown'}, built from Debian's packages (bench/go/publisher.go), in its own process: \`Publish\` in a loop, then \`Flush\`; its CPU below is the whole Go process's (all threads), in the main-thread column.`]
+      : []),
     '',
     'Where the time goes: CPU per message over the same runs (medians), per thread — main thread and nats-offload\'s worker',
     'from `/proc/self/task/<tid>/schedstat`, nats-server from `/proc/<pid>/stat` (10 ms ticks) — and the share of the run',

@@ -8,6 +8,8 @@
  *                 nc.flush() and starts a new one, so its unbounded outbound buffer stays bounded.
  *   raw ceiling   one socket: CONNECT, pre-built PUB frames in 64 KiB writes (waiting for 'drain'
  *                 when the socket says so), then PING and wait for PONG. No client at all.
+ *   nats.go       (BENCH_GO=1) the Go client in its own process (bench/go/publisher.go): Publish in a
+ *                 loop, then Flush; its CPU is the whole Go process's.
  * Every round runs each client once; the order rotates from round to round, so that drifting load
  * from other processes reaches every client alike. Ratios are per round (runs seconds apart).
  */
@@ -18,11 +20,11 @@ import { payloadLabel, rate, ratio } from '../lib/format.js';
 import { progress } from '../lib/progress.js';
 import { RawNatsConnection, frameLength, pubFrames } from '../lib/raw-nats.js';
 import { median } from '../lib/stats.js';
+import { GoPublisher } from '../lib/go-publisher.js';
 import { SubscriberProcess, type SubscriberResult } from '../lib/subscriber-process.js';
 import { cpuSince, cpuTimes, withNewThreads, type CpuTimes } from '../lib/threads.js';
 
-export type ThroughputClient = 'raw' | 'nats-offload' | 'nats';
-export const THROUGHPUT_CLIENTS: readonly ThroughputClient[] = ['raw', 'nats-offload', 'nats'];
+export type ThroughputClient = 'raw' | 'nats-offload' | 'nats' | 'nats.go';
 
 export interface ThroughputRun {
   readonly client: ThroughputClient;
@@ -51,6 +53,9 @@ export interface SubscriberCheck {
 
 export interface ThroughputResult {
   readonly rounds: number;
+  readonly clients: readonly ThroughputClient[];
+  /** The Go client's version, when BENCH_GO=1 ran it. */
+  readonly goClient: string | undefined;
   readonly runs: ThroughputRun[];
   readonly subscriberCheck: SubscriberCheck | undefined;
 }
@@ -64,6 +69,7 @@ interface Clients {
   readonly workerTids: number[];
   readonly nc: NatsConnection;
   readonly raw: RawNatsConnection;
+  readonly go: GoPublisher | undefined;
   readonly serverPid: number | undefined;
 }
 
@@ -102,6 +108,21 @@ async function runNats(c: Clients, payload: Uint8Array, n: number, flushEvery: n
   const ms = performance.now() - t0;
   const cpu = cpuSince(cpu0, cpuTimes([], c.serverPid));
   return { messages: n, ms, msgsPerSecond: (n / ms) * 1000, wireBytes: n * frameLength(SUBJECT, payload.length), waits: 0, cpu };
+}
+
+async function runGo(c: Clients, payloadBytes: number, n: number): Promise<Timed> {
+  const cpu0 = cpuTimes([], c.serverPid);
+  const r = await c.go!.run(payloadBytes, n);
+  const cpu = cpuSince(cpu0, cpuTimes([], c.serverPid));
+  // The Go process's own CPU stands in the main-thread column; its wall time is its own.
+  return {
+    messages: n,
+    ms: r.ms,
+    msgsPerSecond: (n / r.ms) * 1000,
+    wireBytes: n * frameLength(SUBJECT, payloadBytes),
+    waits: 0,
+    cpu: { ...cpu, mainNs: r.cpuNs, processNs: r.cpuNs, mainWaitNs: Number.NaN },
+  };
 }
 
 /** Publishes `n` messages; with `numbered`, the payload's first 4 bytes carry the sequence (LE). */
@@ -151,7 +172,9 @@ export async function runThroughput(url: string, cfg: BenchConfig['throughput'],
   const { value: pub, tids } = await withNewThreads(() => createPublisher({ servers: url, waitForConnect: true }));
   const nc = await connect({ servers: url, name: 'bench-nats' });
   const raw = await RawNatsConnection.open(url);
-  const c: Clients = { url, pub, workerTids: tids, nc, raw, serverPid };
+  const go = cfg.go ? await GoPublisher.start(url, SUBJECT) : undefined;
+  const c: Clients = { url, pub, workerTids: tids, nc, raw, go, serverPid };
+  const clients: ThroughputClient[] = ['raw', 'nats-offload', 'nats', ...(go === undefined ? [] : ['nats.go' as const])];
   const runs: ThroughputRun[] = [];
   let subscriberCheck: SubscriberCheck | undefined;
   try {
@@ -161,23 +184,26 @@ export async function runThroughput(url: string, cfg: BenchConfig['throughput'],
     for (const payloadBytes of cfg.payloads) {
       const payload = new Uint8Array(payloadBytes).fill(120);
       for (let round = 0; round < cfg.rounds; round++) {
-        for (let k = 0; k < THROUGHPUT_CLIENTS.length; k++) {
-          const client = THROUGHPUT_CLIENTS[(round + k) % THROUGHPUT_CLIENTS.length]!;
+        for (let k = 0; k < clients.length; k++) {
+          const client = clients[(round + k) % clients.length]!;
           const n = cfg.messages[client === 'nats' ? 'nats' : 'wire'][payloadBytes] ?? 100_000;
           const timed =
             client === 'raw'
               ? await runRaw(c, payload, n)
               : client === 'nats'
                 ? await runNats(c, payload, n, cfg.natsFlushEvery)
-                : await runOffload(c, payload, n);
+                : client === 'nats.go'
+                  ? await runGo(c, payloadBytes, n)
+                  : await runOffload(c, payload, n);
           runs.push({ client, payload: payloadBytes, round, ...timed });
         }
-        const t = { rounds: cfg.rounds, runs, subscriberCheck };
+        const t = { rounds: cfg.rounds, clients, goClient: go?.version, runs, subscriberCheck };
         const last = (x: ThroughputClient): number => perRoundRatios(t, 'nats-offload', x, payloadBytes)[round]!;
         const own = runs.find((r) => r.client === 'nats-offload' && r.round === round && r.payload === payloadBytes)!;
         progress(
           `throughput ${payloadLabel(payloadBytes)} round ${round + 1}/${cfg.rounds}: nats-offload ${rate(own.msgsPerSecond)} ` +
-            `(${own.waits} waits), ${ratio(last('raw'))} of raw, ${ratio(last('nats'))} of nats`,
+            `(${own.waits} waits), ${ratio(last('raw'))} of raw, ${ratio(last('nats'))} of nats` +
+            (go === undefined ? '' : `, ${ratio(last('nats.go'))} of nats.go`),
         );
       }
     }
@@ -192,8 +218,9 @@ export async function runThroughput(url: string, cfg: BenchConfig['throughput'],
     await pub.close();
     await nc.close();
     await raw.close();
+    await go?.close();
   }
-  return { rounds: cfg.rounds, runs, subscriberCheck };
+  return { rounds: cfg.rounds, clients, goClient: go?.version, runs, subscriberCheck };
 }
 
 /** Median msg/s of one client at one payload. */
