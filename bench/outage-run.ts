@@ -130,6 +130,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   let stoppedAt = Number.NaN;
   let restartedAt = Number.NaN;
   let acceptedAtStop = 0;
+  let confirmedAtStop = 0;
   let refusedAtStop = 0;
   let acceptedAtRestart = -1;
   let refusedAtRestart = 0;
@@ -161,6 +162,9 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   say(`${label(cfg)}: stopping the server after ${seq} accepted`);
   stopAt = now();
   acceptedAtStop = seq;
+  // Confirmed (a PONG came back) before the stop: the server had them; whether it had also
+  // written them to the subscriber's socket when SIGTERM came is beyond the publisher's reach.
+  confirmedAtStop = pub === undefined ? 0 : pub.stats().sent - lapped;
   refusedAtStop = refused;
   await server.stop();
   stoppedAt = now();
@@ -185,7 +189,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   }
   if (pub !== undefined && Number.isNaN(drainedAt) && pub.stats().sent - lapped >= acceptedAtRestart) drainedAt = now();
   sample();
-  const got = await sub.report(seq, pub !== undefined ? 15_000 : 3_000);
+  const got = await sub.report(seq, pub !== undefined ? 5_000 : 3_000, confirmedAtStop);
   sample();
   clearInterval(sampler);
   const flushMs = now() - flushStart;
@@ -229,6 +233,8 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     duplicates: got.report.duplicates,
     missing: got.report.missing,
     missingRanges: got.report.missingRanges,
+    confirmedAtStop,
+    missingConfirmedBeforeStop: got.report.missingBelowSplit,
     flushed,
     samples,
     notes,

@@ -62,6 +62,10 @@ export interface OutageRunResult {
   readonly duplicates: number;
   readonly missing: number;
   readonly missingRanges: [number, number][];
+  /** nats-offload: paced messages the server had confirmed when it was stopped. */
+  readonly confirmedAtStop: number;
+  /** Of the missing, those confirmed before the stop: the server had them and lost them when it stopped. */
+  readonly missingConfirmedBeforeStop: number;
   /** Whether the final flush resolved (nats-offload: pub.flush; nats: nc.flush). */
   readonly flushed: boolean;
   readonly samples: OutageSample[];
