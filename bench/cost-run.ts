@@ -20,7 +20,12 @@ import type { CostCase, CostCaseResult, CostProcessResult, CostRunConfig, FromCo
 
 interface Runner {
   readonly cost: CostCase;
-  readonly publish: (i: number) => boolean;
+  /**
+   * Up to `count` publishes, stopping at the first refused; returns how many were accepted. Each
+   * case has its own loop, as a caller would write it: a shared loop calling a function per case
+   * would time a megamorphic call per message as well.
+   */
+  readonly batch: (count: number) => number;
   readonly flush: () => Promise<void>;
   /** Resolves when a refused publish may be retried. */
   readonly room: () => Promise<void>;
@@ -29,12 +34,12 @@ interface Runner {
 /** `messages` publishes as fast as the client takes them; a flush every FLUSH_EVERY, the previous one awaited. */
 async function stream(r: Runner, messages: number): Promise<void> {
   let previous = Promise.resolve();
-  for (let i = 0; i < messages; ) {
-    if (!r.publish(i)) {
-      await r.room();
-      continue;
-    }
-    if (++i % FLUSH_EVERY === 0) {
+  for (let sent = 0; sent < messages; ) {
+    const asked = Math.min(STREAM_BATCH, messages - sent);
+    const ok = r.batch(asked);
+    sent += ok;
+    if (ok < asked) await r.room();
+    if (sent % FLUSH_EVERY < ok) {
       await previous;
       previous = r.flush();
     }
@@ -45,13 +50,16 @@ async function stream(r: Runner, messages: number): Promise<void> {
 
 /** The nats client buffers without bound: the throughput suite's flush interval keeps it bounded. */
 const FLUSH_EVERY = 16_384;
+const STREAM_BATCH = 256;
 
 async function run(cfg: CostRunConfig): Promise<CostProcessResult> {
   const { value: pub, tids } = await withNewThreads(() =>
     createPublisher({ servers: cfg.url, reconnectBufSize: cfg.bufferBytes, waitForConnect: true }),
   );
   const nc = await connect({ servers: cfg.url, name: 'bench-nats' });
-  const floor = new NaiveFloor(cfg.bufferBytes);
+  // One floor per case, so that each Map holds only its own subjects.
+  const floorOne = new NaiveFloor(cfg.bufferBytes);
+  const floorMany = new NaiveFloor(cfg.bufferBytes);
   const cells: CostProcessResult['cells'] = [];
   try {
     await lapRing(pub, cfg.bufferBytes);
@@ -63,36 +71,116 @@ async function run(cfg: CostRunConfig): Promise<CostProcessResult> {
     // Other names, so that this order does not disturb the cache's guesses for the fixed one.
     const others = Array.from({ length: cfg.rotatingSubjects }, (_, i) => `bench.rand.${i}`);
     const randomOrder = Array.from({ length: 1 << 16 }, () => others[Math.floor(random() * others.length)]!);
-    let step = 0;
     const n = cfg.rotatingSubjects;
     for (const payloadBytes of cfg.payloads) {
       const payload = new Uint8Array(payloadBytes).fill(120);
-      floor.prepare([...single, ...rotating], payloadBytes);
+      floorOne.prepare(single, payloadBytes);
+      floorMany.prepare(rotating, payloadBytes);
       const offload = { flush: (): Promise<void> => pub.flush(), room: (): Promise<void> => pub.ready() };
       const nats = { flush: (): Promise<void> => nc.flush(), room: (): Promise<void> => nc.flush() };
       const none = { flush: (): Promise<void> => Promise.resolve(), room: (): Promise<void> => Promise.resolve() };
+      // Positions in the rotating lists carry over from batch to batch.
+      let cycleAt = 0;
+      let randomAt = 0;
+      let handleAt = 0;
+      let natsAt = 0;
+      let floorAt = 0;
       const runners: Runner[] = [
-        { cost: { client: 'nats-offload', order: 'one' }, publish: () => pub.tryPublish('bench.cost', payload), ...offload },
-        { cost: { client: 'nats-offload', order: 'cycle' }, publish: (i) => pub.tryPublish(rotating[i % n]!, payload), ...offload },
-        { cost: { client: 'nats-offload', order: 'random' }, publish: () => pub.tryPublish(randomOrder[step++ & 0xffff]!, payload), ...offload },
-        { cost: { client: 'nats-offload (handles)', order: 'cycle' }, publish: (i) => pub.tryPublish(handles[i % n]!, payload), ...offload },
-        { cost: { client: 'nats', order: 'one' }, publish: () => (nc.publish('bench.cost', payload), true), ...nats },
-        { cost: { client: 'nats', order: 'cycle' }, publish: (i) => (nc.publish(rotating[i % n]!, payload), true), ...nats },
-        { cost: { client: 'floor', order: 'one' }, publish: () => floor.publish('bench.cost', payload), ...none },
-        { cost: { client: 'floor', order: 'cycle' }, publish: (i) => floor.publish(rotating[i % n]!, payload), ...none },
+        {
+          cost: { client: 'nats-offload', order: 'one' },
+          batch: (count) => {
+            let ok = 0;
+            while (ok < count && pub.tryPublish('bench.cost', payload)) ok++;
+            return ok;
+          },
+          ...offload,
+        },
+        {
+          cost: { client: 'nats-offload', order: 'cycle' },
+          batch: (count) => {
+            let ok = 0;
+            while (ok < count && pub.tryPublish(rotating[cycleAt]!, payload)) {
+              ok++;
+              if (++cycleAt === n) cycleAt = 0;
+            }
+            return ok;
+          },
+          ...offload,
+        },
+        {
+          cost: { client: 'nats-offload', order: 'random' },
+          batch: (count) => {
+            let ok = 0;
+            while (ok < count && pub.tryPublish(randomOrder[randomAt]!, payload)) {
+              ok++;
+              randomAt = (randomAt + 1) & 0xffff;
+            }
+            return ok;
+          },
+          ...offload,
+        },
+        {
+          cost: { client: 'nats-offload (handles)', order: 'cycle' },
+          batch: (count) => {
+            let ok = 0;
+            while (ok < count && pub.tryPublish(handles[handleAt]!, payload)) {
+              ok++;
+              if (++handleAt === n) handleAt = 0;
+            }
+            return ok;
+          },
+          ...offload,
+        },
+        {
+          cost: { client: 'nats', order: 'one' },
+          batch: (count) => {
+            for (let i = 0; i < count; i++) nc.publish('bench.cost', payload);
+            return count;
+          },
+          ...nats,
+        },
+        {
+          cost: { client: 'nats', order: 'cycle' },
+          batch: (count) => {
+            for (let i = 0; i < count; i++) {
+              nc.publish(rotating[natsAt]!, payload);
+              if (++natsAt === n) natsAt = 0;
+            }
+            return count;
+          },
+          ...nats,
+        },
+        {
+          cost: { client: 'floor', order: 'one' },
+          batch: (count) => {
+            for (let i = 0; i < count; i++) floorOne.publish('bench.cost', payload);
+            return count;
+          },
+          ...none,
+        },
+        {
+          cost: { client: 'floor', order: 'cycle' },
+          batch: (count) => {
+            for (let i = 0; i < count; i++) {
+              floorMany.publish(rotating[floorAt]!, payload);
+              if (++floorAt === n) floorAt = 0;
+            }
+            return count;
+          },
+          ...none,
+        },
       ];
       const results: CostCaseResult[] = runners.map((r) => ({ ...r.cost, nsPerCall: [], cpu: NO_CPU, cpuCalls: 0, calls: 0, refused: 0 }));
       const order = runners.map((_, i) => i);
       for (let round = -cfg.warmupRounds; round < cfg.rounds; round++) {
         shuffle(order, random);
         for (const index of order) {
-          const r = runners[index]!;
+          const runner = runners[index]!;
           const t0 = performance.now();
-          let ok = 0;
-          for (let i = 0; i < cfg.batch; i++) if (r.publish(i)) ok++;
+          const ok = runner.batch(cfg.batch);
           await undefined;
           const ns = ((performance.now() - t0) * 1e6) / Math.max(ok, 1);
-          await r.flush();
+          await runner.flush();
           if (round < 0) continue;
           const out = results[index]!;
           out.nsPerCall.push(ns);
@@ -103,12 +191,13 @@ async function run(cfg: CostRunConfig): Promise<CostProcessResult> {
       // CPU per call in a steady stream: a window of `cpuMessages` per case, both threads asleep at its ends
       // (Linux brings a thread's counter up to date when it is switched out).
       for (const index of order) {
-        const r = runners[index]!;
-        if (r.cost.client === 'floor' || r.cost.client === 'nats-offload (handles)' || r.cost.order === 'random') continue;
-        const threads = r.cost.client === 'nats' ? [] : tids;
+        const runner = runners[index]!;
+        const { client, order: subjects } = runner.cost;
+        if (client === 'floor' || client === 'nats-offload (handles)' || subjects === 'random') continue;
+        const threads = client === 'nats' ? [] : tids;
         await sleep(5);
         const cpu0 = cpuTimes(threads);
-        await stream(r, cfg.cpuMessages);
+        await stream(runner, cfg.cpuMessages);
         await sleep(5);
         results[index]!.cpu = cpuSince(cpu0, cpuTimes(threads));
         results[index]!.cpuCalls = cfg.cpuMessages;
