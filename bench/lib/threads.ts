@@ -87,15 +87,4 @@ export function cpuSince(start: CpuTimes, end: CpuTimes = cpuTimes()): CpuTimes 
   };
 }
 
-export function addCpu(a: CpuTimes, b: CpuTimes): CpuTimes {
-  return {
-    wallNs: a.wallNs + b.wallNs,
-    mainNs: a.mainNs + b.mainNs,
-    workerNs: a.workerNs + b.workerNs,
-    processNs: a.processNs + b.processNs,
-    serverNs: a.serverNs + b.serverNs,
-    mainWaitNs: a.mainWaitNs + b.mainWaitNs,
-  };
-}
-
 export const NO_CPU: CpuTimes = { wallNs: 0, mainNs: 0, workerNs: 0, processNs: 0, serverNs: 0, mainWaitNs: 0 };
