@@ -1,0 +1,853 @@
+/**
+ * Drives the real RingWriter, RingReader and DrainLoop on one SharedArrayBuffer, single-threaded,
+ * against RingModel. The socket is a fake wire that records the bytes handed over per connection
+ * and answers PINGs when a step says so: no NATS behaviour beyond "bytes handed over" and "PONG
+ * came back / connection died". The drain loop's setImmediate/setTimeout run on vitest's fake
+ * timers, so a step is synchronous and deterministic. Every check throws a ModelViolation.
+ */
+import { vi } from 'vitest';
+import { encodeHeaders } from '../../src/headers.js';
+import { REJECT_TOO_LARGE, RingWriter } from '../../src/ring-writer.js';
+import {
+  ACCEPTED_MSGS,
+  CONFIRMED_POS,
+  CONFIRMED_RECS,
+  CONNECTION,
+  Connection,
+  LOCKED_BY_MAIN,
+  NOW,
+  RELEASED_MSGS,
+  RING_LOCK,
+  SENT_POS,
+  STATE,
+  Stat,
+  State,
+  WRITE_POS,
+  allocateRing,
+  geometryFor,
+  replaceNonTerminalState,
+  viewsOf,
+  type RingViews,
+} from '../../src/shared/layout.js';
+import type { DrainSettings } from '../../src/shared/protocol.js';
+import { SubjectCache, encodeText, type Prefix } from '../../src/subjects.js';
+import { DrainLoop } from '../../worker/drain-loop.js';
+import type { NatsWire } from '../../worker/nats-wire.js';
+import { RingReader } from '../../worker/ring-reader.js';
+import { RingModel, TOO_LARGE, messageDifference, parseFrames, type Frame, type Msg, type ReleaseCause } from './ring-model.js';
+
+export class ModelViolation extends Error {
+  override name = 'ModelViolation';
+}
+
+export interface ModelConfig {
+  /** reconnectBufSize: the byte limit (the ring is this rounded up to a power of two, ≥ 64 KiB). */
+  readonly bufferBytes: number;
+  readonly messages: number;
+  readonly lowWaterMark: number;
+  /** As given; the drain loop gets min(this, max(1024, bufferBytes / 2)), as options.ts does. */
+  readonly maxInFlightBytes: number;
+  readonly maxWriteBytes: number;
+  readonly maxBufferedAgeMs: number;
+  /** The server's max_payload as the drain loop knows it. */
+  readonly maxPayload: number;
+  readonly dropOldest: boolean;
+  /** reconnectBufSize -1: STATE reads DISCONNECTED while not connected. */
+  readonly refuseWhileDisconnected: boolean;
+  /** Initial ring position (uint32): near 2^32 to cross the wrap. */
+  readonly start: number;
+  /** Initial coarse clock (Int32): near 2^31 to cross its wrap. */
+  readonly nowStart: number;
+}
+
+export type SizeSpec = { readonly abs: number } | { readonly permille: number };
+export type PayloadSpec =
+  | { readonly kind: 'bytes'; readonly size: SizeSpec; readonly seed: number; readonly offset: number }
+  | { readonly kind: 'text'; readonly unit: string; readonly size: SizeSpec };
+export interface MsgSpec {
+  readonly subject: number;
+  /** Index into REPLIES, or -1. */
+  readonly reply: number;
+  /** Index into HEADERS, or -1. */
+  readonly headers: number;
+  readonly payload: PayloadSpec;
+}
+
+export type Command =
+  | { readonly t: 'publish'; readonly msg: MsgSpec }
+  /** Several publishes in one synchronous block (WRITE_POS is stored every 16 and at the end). */
+  | { readonly t: 'burst'; readonly msgs: readonly MsgSpec[] }
+  /** Wake the worker: one scheduled pass, or passes until it waits for a PONG or the producer. */
+  | { readonly t: 'pass'; readonly all: boolean }
+  /** The server answers the `n` oldest PINGs on the live connection, in order. */
+  | { readonly t: 'pong'; readonly n: number }
+  | { readonly t: 'disconnect' }
+  /** A new socket; `rejectStale`: the dial rejects the dead sockets' PINGs (nats.js resetOutbound). */
+  | { readonly t: 'connect'; readonly rejectStale: boolean }
+  /** A dead socket's oldest PING is answered after all. */
+  | { readonly t: 'latePong' }
+  /** The worker's clock tick: NOW advances `ms`, new records are stamped. */
+  | { readonly t: 'tick'; readonly ms: number }
+  | { readonly t: 'close' }
+  /** Drop-oldest publish while disconnected; the worker reconnects and passes inside its lock wait (defect 2). */
+  | { readonly t: 'racyDrop'; readonly msg: MsgSpec }
+  /** Publish that hits a limit; the PONGs arrive between its decision and its raising FULL (defect 5). */
+  | { readonly t: 'racyFull'; readonly msg: MsgSpec };
+
+export const SUBJECTS = ['a', 'b.c', 'abcd.efgh', 'é.ü', 'telemetry.host-01.cpu.load'] as const;
+export const REPLIES = ['r', '_INBOX.é.reply'] as const;
+export const HEADERS: readonly Record<string, string | string[]>[] = [{ K: 'v' }, { 'Nats-Msg-Id': 'é-1', X: ['1', '2'] }];
+
+export interface HarnessOptions {
+  /** Defect 3 as fixed: a clock tick while not connected releases the expired frames at the head. */
+  readonly requireExpiryWhileDisconnected?: boolean;
+  /** Defect 7 as fixed: a frame over max_payload is reported once, not again after each reconnect. */
+  readonly requireOneOversizeEvent?: boolean;
+}
+
+interface Conn {
+  readonly id: number;
+  readonly identity: object;
+  alive: boolean;
+  /** Next record the drain loop considers on this connection (set at its first write or PING). */
+  cursor: number | undefined;
+}
+
+interface Ping {
+  readonly conn: Conn;
+  /** Records before this one are covered by the PING. */
+  readonly recIndex: number;
+  state: 'out' | 'pong' | 'rejected';
+  ok: (() => void) | undefined;
+  fail: ((e: unknown) => void) | undefined;
+}
+
+interface Materialized {
+  readonly msg: Msg;
+  readonly declared: number;
+  readonly size: number;
+  readonly payload: Uint8Array | string;
+  readonly prefix: Prefix | undefined;
+  readonly head: Uint8Array | undefined;
+}
+
+/** The fake socket: what the drain loop reads of NatsWire. */
+class FakeWire {
+  ready = false;
+  connectionIdentity: object | undefined = undefined;
+  readonly headers = true;
+  constructor(
+    private readonly harness: RingHarness,
+    readonly maxPayload: number,
+  ) {}
+  write(frames: Uint8Array): void {
+    this.harness.onWrite(frames);
+  }
+  ping(): Promise<void> {
+    return this.harness.onPing() as unknown as Promise<void>;
+  }
+}
+
+/** A synchronous thenable: the step that answers the PING runs the drain loop's callback at once. */
+class PingAnswer {
+  constructor(private readonly ping: Ping) {}
+  then(ok: () => void, fail: (e: unknown) => void): void {
+    this.ping.ok = ok;
+    this.ping.fail = fail;
+  }
+}
+
+const subjects = new SubjectCache();
+
+export class RingHarness {
+  readonly views: RingViews;
+  readonly control: Int32Array;
+  readonly stats: Float64Array;
+  readonly writer: RingWriter;
+  readonly reader: RingReader;
+  readonly loop: DrainLoop;
+  readonly model: RingModel;
+  readonly maxInFlightBytes: number;
+  private readonly wire: FakeWire;
+  private attached = false;
+  private readonly conns: Conn[] = [];
+  private conn: Conn | undefined;
+  /** The connection the drain loop last passed on: only its PONGs release (older ones were rewound). */
+  private loopConn: Conn | undefined;
+  private readonly pings: Ping[] = [];
+  private now: number;
+  private drainEvents = 0;
+  private oversizeEvents = 0;
+  private readonly wireCount = { writes: 0, bytes: 0, frames: 0, resent: 0, pings: 0 };
+  private readonly steps: string[] = [];
+  /** What the run exercised, so a test can show its runs are not vacuous. */
+  readonly tally = { crossedWrap: 0, laps: 0, accepted: 0, refusedFull: 0, refusedOther: 0, lifted: 0, resent: 0, reconnects: 0, dropped: 0, expired: 0, oversize: 0, interleaved: 0 };
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly options: HarnessOptions = {},
+  ) {
+    const g = geometryFor(config.bufferBytes);
+    this.views = viewsOf(allocateRing(g), g);
+    this.control = this.views.control;
+    this.stats = this.views.stats;
+    const start = config.start | 0;
+    this.control[WRITE_POS] = this.control[CONFIRMED_POS] = this.control[SENT_POS] = start;
+    this.now = config.nowStart | 0;
+    this.control[NOW] = this.now;
+    const initialState = config.refuseWhileDisconnected ? State.DISCONNECTED : State.OPEN;
+    this.control[STATE] = initialState;
+    this.control[CONNECTION] = Connection.CONNECTING;
+    const bytes = Math.min(config.bufferBytes, g.capacity);
+    const lowWaterBytes = Math.floor(config.bufferBytes * config.lowWaterMark);
+    const lowWaterMessages = Math.floor(config.messages * config.lowWaterMark);
+    this.writer = new RingWriter(this.views, {
+      bytes,
+      messages: config.messages,
+      lowWaterBytes,
+      lowWaterMessages: config.messages === 0 ? Number.MAX_SAFE_INTEGER : lowWaterMessages,
+      dropOldest: config.dropOldest,
+      refuseWhileDisconnected: config.refuseWhileDisconnected,
+    });
+    this.writer.onReopen = () => this.drainEvents++;
+    this.reader = new RingReader(this.views);
+    this.maxInFlightBytes = Math.min(config.maxInFlightBytes, Math.max(1024, Math.floor(config.bufferBytes / 2)));
+    const drain: DrainSettings = {
+      maxInFlightBytes: this.maxInFlightBytes,
+      maxWriteBytes: config.maxWriteBytes,
+      lowWaterBytes,
+      lowWaterMessages,
+      bufferWhileDisconnected: !config.refuseWhileDisconnected,
+      maxBufferedAgeMs: config.maxBufferedAgeMs,
+    };
+    this.loop = new DrainLoop(
+      this.reader,
+      drain,
+      { onConfirm: () => {}, onReopen: () => this.drainEvents++, onOversize: () => this.oversizeEvents++ },
+      config.maxPayload,
+    );
+    this.wire = new FakeWire(this, config.maxPayload);
+    this.model = new RingModel(
+      {
+        capacity: g.capacity,
+        recordCapacity: g.recordCapacity,
+        bytes,
+        messages: config.messages,
+        lowWaterBytes,
+        lowWaterMessages: config.messages === 0 ? Number.MAX_SAFE_INTEGER : lowWaterMessages,
+        dropOldest: config.dropOldest,
+      },
+      config.start >>> 0,
+      initialState,
+    );
+  }
+
+  /** Runs one command, then checks every property. */
+  step(cmd: Command): void {
+    this.steps.push(describe(cmd));
+    switch (cmd.t) {
+      case 'publish':
+        this.publish(cmd.msg);
+        break;
+      case 'burst':
+        for (const m of cmd.msgs) this.publish(m);
+        break;
+      case 'pass':
+        this.pass(cmd.all);
+        break;
+      case 'pong':
+        for (let i = 0; i < cmd.n; i++) {
+          const p = this.pings.find((x) => x.state === 'out' && x.conn === this.conn && x.conn.alive);
+          if (p === undefined) break;
+          this.answer(p);
+        }
+        break;
+      case 'disconnect':
+        this.disconnect();
+        break;
+      case 'connect':
+        this.connect(cmd.rejectStale);
+        break;
+      case 'latePong': {
+        const p = this.pings.find((x) => x.state === 'out' && !x.conn.alive);
+        if (p !== undefined) this.answer(p);
+        break;
+      }
+      case 'tick':
+        this.tick(cmd.ms);
+        break;
+      case 'close':
+        this.writer.terminate(State.CLOSED);
+        if (this.model.state < State.CLOSED) this.model.state = State.CLOSED;
+        break;
+      case 'racyDrop':
+        this.racyDrop(cmd.msg);
+        break;
+      case 'racyFull':
+        this.racyFull(cmd.msg);
+        break;
+    }
+    vi.runAllTicks(); // the writer publishes the tail of a burst in a microtask
+    this.checkAll();
+  }
+
+  /**
+   * After the commands: connect if needed and let the worker run and the server answer until
+   * nothing is pending. Every accepted message must then be confirmed or counted as dropped or
+   * expired, exactly once, and no full state may be left standing.
+   */
+  settle(): void {
+    this.steps.push('settle');
+    if (this.conn === undefined || !this.conn.alive) this.connect(true);
+    for (let round = 0; ; round++) {
+      if (round > 20_000) this.fail('settle: the ring never drained');
+      this.tick(0);
+      this.pass(true);
+      const out = this.pings.filter((p) => p.state === 'out' && p.conn === this.conn);
+      for (const p of out) this.answer(p);
+      vi.runAllTicks();
+      this.checkAll();
+      if (out.length === 0 && this.model.pendingBytes() === 0) break;
+      if (out.length === 0 && (this.reader.sentPos >>> 0) === this.control[WRITE_POS]! >>> 0) {
+        this.fail('settle: frames pending, nothing in flight and nothing left to send');
+      }
+    }
+    const m = this.model;
+    const r = m.released;
+    if (m.head !== m.records.length) this.fail(`settle: ${m.records.length - m.head} records never released`);
+    if (r.confirmed + r.dropped + r.expired + r.oversize !== m.accepted) this.fail('settle: released ≠ accepted');
+    for (const rec of m.records) {
+      if (rec.frame !== undefined && rec.frame.released === undefined) this.fail(`settle: frame #${rec.frame.id} never released`);
+    }
+    const s = this.control[STATE]!;
+    if (s === State.FULL_BYTES || s === State.FULL_MESSAGES) {
+      this.fail(`settle: nothing pending, yet STATE is still ${stateName(s)}: the 'drain' event never comes (defect 5)`);
+    }
+  }
+
+  stop(): void {
+    this.loop.stop();
+    vi.clearAllTimers();
+  }
+
+  get trace(): string {
+    return this.steps.slice(-12).join(' → ');
+  }
+
+  // ---- steps ----
+
+  private publish(spec: MsgSpec): void {
+    const m = this.materialize(spec);
+    const place = this.place(m);
+    const want = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
+    const ok = this.write(m);
+    this.apply(m, place, want, ok);
+  }
+
+  private write(m: Materialized): boolean {
+    return m.head !== undefined ? this.writer.tryWriteHead(m.head, m.payload, m.size) : this.writer.tryWrite(m.prefix!, m.payload, m.size);
+  }
+
+  private place(m: Materialized): { pad: number; frame: number } {
+    if (m.head !== undefined) return this.model.placeTryWriteHead(m.head.length, m.size);
+    const aligned = typeof m.payload !== 'string' && m.size >= 64 ? m.payload.byteOffset : undefined;
+    return this.model.placeTryWrite(m.prefix!.bytes, m.size, aligned);
+  }
+
+  /** Holds the writer's answer against the model's, then moves the model (and checks STATE). */
+  private apply(m: Materialized, place: { pad: number; frame: number }, want: ReturnType<RingModel['admit']>, ok: boolean): void {
+    const model = this.model;
+    if (ok !== want.accept) {
+      const why = want.accept ? 'accepted' : `refused (${want.rejection === TOO_LARGE ? 'too large' : stateName(want.rejection)})`;
+      this.fail(
+        `publish of a ${place.frame}-byte frame (pad ${place.pad}) returned ${ok}; the model says ${why}: pending ${model.pendingBytes()} B / ` +
+          `${model.pendingMessages()} msgs / ${model.pendingRecords()} records, STATE ${stateName(model.state)}, ${this.connected ? 'connected' : 'not connected'}`,
+      );
+    }
+    if (want.lifted) {
+      model.state = State.OPEN;
+      model.drains++;
+    }
+    if (want.accept) {
+      if (want.dropRecords > 0) model.release(model.head + want.dropRecords, () => 'dropped');
+      const first = model.records.length;
+      model.commit(place.pad, place.frame, m.msg, m.declared);
+      const mask = this.views.records.length - 1;
+      for (let i = first; i < model.records.length; i++) {
+        const rec = model.records[i]!;
+        const got = this.views.records[i & mask]!;
+        const want = rec.frame === undefined ? -rec.len : rec.len;
+        if (got !== want) this.fail(`record ${i} holds length ${got}, the model says ${want}`);
+      }
+    } else {
+      if (isFull(want.rejection)) this.tally.refusedFull++;
+      else this.tally.refusedOther++;
+      const rejection = this.writer.rejection === REJECT_TOO_LARGE ? TOO_LARGE : this.writer.rejection;
+      if (rejection !== want.rejection) this.fail(`refusal reason ${rejection}, the model says ${want.rejection}`);
+      if (want.raised !== undefined) model.state = want.raised;
+    }
+    this.checkState('publish');
+  }
+
+  /**
+   * STATE against the model. Tolerated: a full state lifted at once by whoever raised it, if
+   * pending is at the low-water marks (the fix for defect 5 re-checks after raising).
+   */
+  private checkState(where: string): void {
+    const got = this.control[STATE]!;
+    const model = this.model;
+    if (got === model.state) return;
+    if (isFull(model.state) && got === State.OPEN && model.belowLowWater()) {
+      model.state = State.OPEN;
+      model.drains++;
+      return;
+    }
+    this.fail(`${where}: STATE is ${stateName(got)}, the model says ${stateName(model.state)}`);
+  }
+
+  private pass(all: boolean): void {
+    if (this.conn?.alive === true && this.attached) {
+      this.loopConn = this.conn;
+      this.stampAll();
+    }
+    this.loop.kick(); // the producer's wake-up (Atomics.notify) or a confirmation
+    if (all) vi.runAllTimers();
+    else vi.advanceTimersToNextTimer();
+    const c = this.conn;
+    if (c?.alive === true && this.attached) {
+      // What it passed over without a write or PING yet was judged at this step's NOW.
+      const model = this.model;
+      const from = Math.max(c.cursor ?? model.head, model.head);
+      const to = model.recordAt(this.reader.sentPos, model.head);
+      if (to === undefined || to < from) this.fail(`after a pass the loop is at ${this.reader.sentPos >>> 0}, not a record boundary at or after the last frame handed over`);
+      for (let i = from; i < to; i++) this.skip(c, i);
+      c.cursor = to;
+    }
+    if (all && this.conn?.alive === true && this.attached) {
+      // Progress: it hands over everything it may (or waits for PONGs with the window full).
+      const sent = this.reader.sentPos >>> 0;
+      const written = this.control[WRITE_POS]! >>> 0;
+      const inFlight = (sent - (this.control[CONFIRMED_POS]! >>> 0)) >>> 0;
+      if (sent !== written && inFlight < this.maxInFlightBytes) {
+        this.fail(`pass stopped at ${sent} before ${written} with only ${inFlight} of ${this.maxInFlightBytes} bytes in flight`);
+      }
+    }
+  }
+
+  private tick(ms: number): void {
+    this.now = (this.now + ms) | 0;
+    Atomics.store(this.control, NOW, this.now);
+    this.stampAll();
+    this.loop.stampNew(); // worker/index.ts tick(): store NOW, then stamp
+    const model = this.model;
+    const pos = this.control[CONFIRMED_POS]! >>> 0;
+    if (pos !== (model.headPos >>> 0)) {
+      const to = model.recordAt(pos);
+      if (to === undefined || to < model.head) this.fail(`tick moved CONFIRMED_POS to ${pos}, not a record boundary ahead of ${model.headPos >>> 0}`);
+      model.release(to, (f) => {
+        if (!this.expired(f)) this.fail(`tick released frame #${f.id}, which is not expired`);
+        return 'expired';
+      });
+    }
+    if (this.options.requireExpiryWhileDisconnected === true && this.conn?.alive !== true) {
+      const oldest = model.records.slice(model.head).find((r) => r.frame !== undefined)?.frame;
+      if (oldest !== undefined && this.expired(oldest)) {
+        this.fail(`tick while not connected left expired frame #${oldest.id} pending (defect 3: maxBufferedAge frees no space during an outage)`);
+      }
+    }
+  }
+
+  private disconnect(): void {
+    const c = this.conn;
+    if (c === undefined || !c.alive) return;
+    c.alive = false;
+    this.wire.ready = false;
+    // worker/index.ts watchStatus 'disconnect'
+    Atomics.store(this.control, CONNECTION, Connection.RECONNECTING);
+    if (this.config.refuseWhileDisconnected) {
+      replaceNonTerminalState(this.control, State.DISCONNECTED);
+      if (this.model.state < State.CLOSED) this.model.state = State.DISCONNECTED;
+    }
+  }
+
+  private connect(rejectStale: boolean): void {
+    if (this.conn?.alive === true) return;
+    if (rejectStale) {
+      for (const p of this.pings) {
+        if (p.state === 'out' && !p.conn.alive) {
+          p.state = 'rejected';
+          p.fail?.(new Error('disconnected'));
+        }
+      }
+    }
+    const c: Conn = { id: this.conns.length, identity: {}, alive: true, cursor: undefined };
+    this.conns.push(c);
+    this.conn = c;
+    this.wire.connectionIdentity = c.identity;
+    this.wire.ready = true;
+    // worker/index.ts connected()
+    Atomics.store(this.control, CONNECTION, Connection.CONNECTED);
+    Atomics.compareExchange(this.control, STATE, State.DISCONNECTED, State.OPEN);
+    if (this.model.state === State.DISCONNECTED) this.model.state = State.OPEN;
+    if (this.attached) this.loop.kick();
+    else {
+      this.attached = true;
+      this.loop.attach(this.wire as unknown as NatsWire);
+    }
+  }
+
+  /** Resolves one PING: the drain loop releases through it if it is on the connection it serves. */
+  private answer(p: Ping): void {
+    p.state = 'pong';
+    const model = this.model;
+    const releases = p.conn === this.loopConn;
+    const stateBefore = model.state;
+    p.ok?.();
+    if (!releases) return;
+    if (p.recIndex > model.head) {
+      model.release(p.recIndex, (f) => this.causeOnPong(f, p));
+    }
+    // The worker checks the low-water marks after each confirmation (README "The full flag").
+    if (isFull(stateBefore) && stateBefore === model.state) {
+      const got = this.control[STATE]!;
+      const recordCap = stateBefore === State.FULL_MESSAGES && this.config.messages === 0;
+      if (got === State.OPEN) {
+        if (!(model.belowLowWater() && (!recordCap || model.writerMayLift()))) {
+          this.fail(`PONG: the worker lifted ${stateName(stateBefore)} above the low-water marks (pending ${model.pendingBytes()} B, ${model.pendingMessages()} msgs)`);
+        }
+        model.state = State.OPEN;
+        model.drains++;
+      } else if (model.belowLowWater() && !recordCap) {
+        this.fail(`PONG: pending fell to the low-water marks (${model.pendingBytes()} B, ${model.pendingMessages()} msgs) but ${stateName(got)} stays: no 'drain'`);
+      }
+    }
+  }
+
+  private causeOnPong(f: Frame, p: Ping): ReleaseCause {
+    if (f.handedOn.has(p.conn.id)) return 'confirmed';
+    const skipped = f.skippedOn.get(p.conn.id);
+    if (skipped !== undefined) return skipped;
+    return this.fail(`PONG on connection ${p.conn.id} released frame #${f.id}, which was never handed over on it`);
+  }
+
+  /** Defect 2: the worker reconnects and resends between main reading CONNECTION and dropping. */
+  private racyDrop(spec: MsgSpec): void {
+    if (this.conn?.alive === true || !this.config.dropOldest || this.config.refuseWhileDisconnected || this.model.state !== State.OPEN) {
+      this.publish(spec);
+      return;
+    }
+    const m = this.materialize(spec);
+    const place = this.place(m);
+    const { result: ok, interleaved } = interleave(
+      (ta, index, expected, replacement) => ta === this.control && index === RING_LOCK && expected === 0 && replacement === LOCKED_BY_MAIN,
+      () => {
+        this.connect(true);
+        this.pass(true);
+      },
+      () => this.write(m),
+    );
+    this.tally.interleaved += interleaved ? 1 : 0;
+    // Linearised as: the worker's reconnect and resend, then the publish (it cannot go first: its drop came after them).
+    const want = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
+    this.apply(m, place, want, ok);
+    if (!interleaved) {
+      this.connect(true);
+      this.pass(true);
+    }
+  }
+
+  /** Defect 5: the worker's last confirmation lands between the writer's limit check and its raising FULL. */
+  private racyFull(spec: MsgSpec): void {
+    const m = this.materialize(spec);
+    const place = this.place(m);
+    const want = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
+    const pongAll = (): void => {
+      for (const p of this.pings.filter((x) => x.state === 'out' && x.conn === this.conn)) this.answer(p);
+    };
+    const { result: ok, interleaved } = interleave(
+      (ta, index, expected, replacement) =>
+        ta === this.control && index === STATE && expected === State.OPEN && (replacement === State.FULL_BYTES || replacement === State.FULL_MESSAGES),
+      pongAll,
+      () => this.write(m),
+    );
+    this.tally.interleaved += interleaved ? 1 : 0;
+    if (!interleaved) {
+      this.apply(m, place, want, ok);
+      pongAll();
+      return;
+    }
+    if (want.accept || want.raised === undefined) this.fail('racyFull: the writer raised FULL where the model accepts');
+    if (ok) {
+      // A fix may retry after its re-check: then it must fit now.
+      const again = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
+      this.apply(m, place, again, ok);
+      return;
+    }
+    this.apply(m, place, want, ok);
+  }
+
+  // ---- the fake socket ----
+
+  onWrite(frames: Uint8Array): void {
+    const c = this.conn;
+    if (c === undefined || !c.alive || !this.wire.ready) this.fail('bytes handed to a socket that is not connected');
+    const ring = this.views.bytes;
+    if (frames.buffer !== ring.buffer || frames.byteOffset < ring.byteOffset || frames.byteOffset + frames.length > ring.byteOffset + ring.length) {
+      this.fail('a write that is not a view of the ring');
+    }
+    const parsed = (() => {
+      try {
+        return parseFrames(frames.slice());
+      } catch (e) {
+        return this.fail(`connection ${c.id}: ${(e as Error).message}`);
+      }
+    })();
+    if (parsed.length === 0) this.fail('an empty write');
+    if (parsed.length > 1 && frames.length > this.config.maxWriteBytes) this.fail(`a write of ${frames.length} bytes, over maxWriteBytes, with ${parsed.length} frames`);
+    this.wireCount.writes++;
+    this.wireCount.bytes += frames.length;
+    const model = this.model;
+    const cap = model.limits.capacity;
+    const offset = frames.byteOffset - ring.byteOffset;
+    let i = Math.max(c.cursor ?? model.head, model.head);
+    // The frames skipped since the last write must be padding, expired, or over max_payload.
+    while (i < model.records.length && model.records[i]!.pos % cap !== offset) this.skip(c, i++);
+    // Frame bytes handed over on this connection and not yet confirmed: the in-flight window.
+    let inFlight = 0;
+    for (let j = model.head; j < i; j++) {
+      const f = model.records[j]!.frame;
+      if (f?.handedOn.has(c.id) === true) inFlight += model.records[j]!.len;
+    }
+    let at = 0;
+    for (const f of parsed) {
+      const rec = model.records[i];
+      if (rec === undefined || rec.frame === undefined) this.fail(`connection ${c.id}: handed over bytes at ring offset ${offset + at} that are no pending frame`);
+      const frame = rec.frame;
+      if (f.end - at !== rec.len) this.fail(`connection ${c.id}: frame #${frame.id} is ${f.end - at} bytes on the wire, ${rec.len} in the ring`);
+      const diff = messageDifference(f, frame.msg);
+      if (diff !== undefined) this.fail(`connection ${c.id}: frame #${frame.id}: ${diff}`);
+      const why = model.skipCause(frame, this.now, this.config.maxBufferedAgeMs, this.config.maxPayload, rec.len);
+      if (why !== undefined) this.fail(`connection ${c.id}: frame #${frame.id} handed over though ${why}`);
+      if (inFlight >= this.maxInFlightBytes) this.fail(`connection ${c.id}: frame #${frame.id} handed over with ${inFlight} bytes already in flight (window ${this.maxInFlightBytes})`);
+      inFlight += rec.len;
+      if (frame.handedOn.has(c.id)) this.fail(`connection ${c.id}: frame #${frame.id} handed over twice on one connection`);
+      if (frame.handedOn.size > 0) this.wireCount.resent++;
+      frame.handedOn.add(c.id);
+      this.wireCount.frames++;
+      if (rec.pos >= 2 ** 32) this.tally.crossedWrap = 1;
+      at = f.end;
+      i++;
+    }
+    c.cursor = i;
+  }
+
+  onPing(): PingAnswer {
+    const c = this.conn;
+    if (c === undefined || !c.alive || !this.wire.ready) return this.fail('PING on a socket that is not connected');
+    const model = this.model;
+    const from = Math.max(c.cursor ?? model.head, model.head);
+    const to = model.recordAt(this.reader.sentPos, model.head);
+    if (to === undefined || to < from) this.fail(`PING after position ${this.reader.sentPos >>> 0}, which is not a record boundary at or after the last frame handed over`);
+    for (let i = from; i < to; i++) this.skip(c, i);
+    c.cursor = to;
+    this.wireCount.pings++;
+    const p: Ping = { conn: c, recIndex: to, state: 'out', ok: undefined, fail: undefined };
+    this.pings.push(p);
+    return new PingAnswer(p);
+  }
+
+  /** Record `i` was passed over on connection `c`: it must be padding or a frame that may not be sent. */
+  private skip(c: Conn, i: number): void {
+    const rec = this.model.records[i]!;
+    if (rec.frame === undefined) return;
+    const why = this.model.skipCause(rec.frame, this.now, this.config.maxBufferedAgeMs, this.config.maxPayload, rec.len);
+    if (why === undefined) this.fail(`connection ${c.id}: frame #${rec.frame.id} skipped though neither expired nor over max_payload`);
+    rec.frame.skippedOn.set(c.id, why);
+  }
+
+  // ---- checks ----
+
+  private checkAll(): void {
+    const c = this.control;
+    const model = this.model;
+    const u32 = (n: number): number => n >>> 0;
+    const eq = (what: string, got: number, want: number): void => {
+      if (got !== want) this.fail(`${what} is ${got}, the model says ${want}`);
+    };
+    eq('WRITE_POS', u32(c[WRITE_POS]!), u32(model.writePos));
+    eq('ACCEPTED_MSGS', c[ACCEPTED_MSGS]!, model.accepted | 0);
+    eq('accepted', this.writer.acceptedMessages, model.accepted);
+    eq('CONFIRMED_POS', u32(c[CONFIRMED_POS]!), u32(model.headPos));
+    eq('CONFIRMED_RECS', c[CONFIRMED_RECS]!, model.head | 0);
+    eq('RELEASED_MSGS', c[RELEASED_MSGS]!, model.releasedMessages | 0);
+    eq('droppedOldest', this.writer.droppedOldest, model.released.dropped);
+    eq('stats CONFIRMED_MSGS', this.stats[Stat.CONFIRMED_MSGS]!, model.released.confirmed);
+    eq('stats EXPIRED', this.stats[Stat.EXPIRED]!, model.released.expired);
+    eq('stats DROPPED_OVERSIZE', this.stats[Stat.DROPPED_OVERSIZE]!, model.released.oversize);
+    eq('stats SENT_MSGS', this.stats[Stat.SENT_MSGS]!, this.wireCount.frames);
+    eq('stats SENT_BYTES', this.stats[Stat.SENT_BYTES]!, this.wireCount.bytes);
+    eq('stats WRITES', this.stats[Stat.WRITES]!, this.wireCount.writes);
+    eq('stats PINGS', this.stats[Stat.PINGS]!, this.wireCount.pings);
+    eq('stats RESENT_MSGS', this.stats[Stat.RESENT_MSGS]!, this.wireCount.resent);
+    eq('writer pendingBytes()', this.writer.pendingBytes(), model.pendingBytes());
+    eq('writer pendingMessages()', this.writer.pendingMessages(), model.pendingMessages());
+    eq("'drain' events", this.drainEvents, model.drains);
+    let oversize = 0;
+    let oversizeSkips = 0;
+    for (const r of model.records) {
+      for (const why of r.frame?.skippedOn.values() ?? []) if (why === 'oversize') oversizeSkips++;
+      if ([...(r.frame?.skippedOn.values() ?? [])].includes('oversize')) oversize++;
+    }
+    if (this.options.requireOneOversizeEvent === true) eq('MAX_PAYLOAD_EXCEEDED events', this.oversizeEvents, oversize);
+    else eq('MAX_PAYLOAD_EXCEEDED events (one per skip)', this.oversizeEvents, oversizeSkips);
+    const sent = u32(c[SENT_POS]!);
+    const confirmed = u32(c[CONFIRMED_POS]!);
+    if (this.conn?.alive === true && this.loopConn === this.conn && u32(sent - confirmed) > u32(c[WRITE_POS]! - confirmed)) {
+      this.fail(`SENT_POS ${sent} outside [CONFIRMED_POS ${confirmed}, WRITE_POS ${u32(c[WRITE_POS]!)}]`);
+    }
+    // The limits, on the model that the ring was just found equal to.
+    const limits = model.limits;
+    if (model.pendingFrameBytes() > limits.bytes) this.fail(`${model.pendingFrameBytes()} frame bytes pending, limit ${limits.bytes}`);
+    // Frames must not overlap in memory: from the oldest pending frame (a leading pad covers free space) to the write position.
+    const oldest = model.records.slice(model.head).find((r) => r.frame !== undefined);
+    const span = oldest === undefined ? 0 : model.writePos - oldest.pos;
+    if (span > limits.capacity) this.fail(`pending frames span ${span} bytes of a ${limits.capacity}-byte ring`);
+    if (limits.messages !== 0 && model.pendingMessages() > limits.messages) this.fail(`${model.pendingMessages()} messages pending, limit ${limits.messages}`);
+    if (model.pendingRecords() > limits.recordCapacity - 1) this.fail(`${model.pendingRecords()} records pending, ${limits.recordCapacity} slots`);
+    this.checkState('after the step');
+    const t = this.tally;
+    t.laps = (model.writePos - model.start) / limits.capacity;
+    t.accepted = model.accepted;
+    t.lifted = model.drains;
+    t.resent = this.wireCount.resent;
+    t.reconnects = Math.max(0, this.conns.length - 1);
+    t.dropped = model.released.dropped;
+    t.expired = model.released.expired;
+    t.oversize = model.released.oversize;
+  }
+
+  private get connected(): boolean {
+    return Atomics.load(this.control, CONNECTION) === Connection.CONNECTED;
+  }
+
+  private stampAll(): void {
+    const model = this.model;
+    for (let i = model.records.length - 1; i >= model.head; i--) {
+      const f = model.records[i]!.frame;
+      if (f === undefined) continue;
+      if (f.stamp !== undefined) break;
+      f.stamp = this.now;
+    }
+  }
+
+  private expired(f: Frame): boolean {
+    return this.config.maxBufferedAgeMs > 0 && f.stamp !== undefined && ((this.now - f.stamp) | 0) > this.config.maxBufferedAgeMs;
+  }
+
+  private materialize(spec: MsgSpec): Materialized {
+    const subject = SUBJECTS[spec.subject % SUBJECTS.length]!;
+    const reply = spec.reply < 0 ? undefined : REPLIES[spec.reply % REPLIES.length]!;
+    const headers = spec.headers < 0 ? undefined : encodeText(encodeHeaders(HEADERS[spec.headers % HEADERS.length]!));
+    const p = spec.payload;
+    const target = 'abs' in p.size ? p.size.abs : Math.floor((this.model.limits.bytes * p.size.permille) / 1000);
+    let payload: Uint8Array | string;
+    let bytes: Uint8Array;
+    if (p.kind === 'bytes') {
+      const backing = new Uint8Array(target + p.offset + 8);
+      payload = backing.subarray(p.offset, p.offset + target);
+      fill(payload, p.seed);
+      bytes = payload.slice();
+    } else {
+      payload = p.unit.repeat(Math.floor(target / Math.max(1, Buffer.byteLength(p.unit))));
+      bytes = new Uint8Array(Buffer.from(payload, 'utf8'));
+    }
+    const size = bytes.length;
+    const msg: Msg = { subject, reply, headers, payload: bytes };
+    if (reply === undefined && headers === undefined) {
+      return { msg, declared: size, size, payload, prefix: subjects.prefix(subject), head: undefined };
+    }
+    // As Publisher.tryPublishWith builds it.
+    const r = reply === undefined ? '' : `${reply} `;
+    const head =
+      headers === undefined
+        ? encodeText(`PUB ${subject} ${r}${size}\r\n`)
+        : concat(encodeText(`HPUB ${subject} ${r}${headers.length} ${headers.length + size}\r\n`), headers);
+    return { msg, declared: size + (headers?.length ?? 0), size, payload, prefix: undefined, head };
+  }
+
+  fail(message: string): never {
+    throw new ModelViolation(`${message}\n  last steps: ${this.trace}`);
+  }
+}
+
+type CasMatcher = (ta: Int32Array, index: number, expected: number, replacement: number) => boolean;
+
+/**
+ * Runs `main`; the first time it calls Atomics.compareExchange with arguments `when` matches,
+ * `worker` runs just before that call takes effect: a chosen interleaving of the two threads.
+ */
+function interleave<T>(when: CasMatcher, worker: () => void, main: () => T): { result: T; interleaved: boolean } {
+  const atomics = Atomics as unknown as { compareExchange: (ta: Int32Array, i: number, e: number, r: number) => number };
+  const original = atomics.compareExchange;
+  let interleaved = false;
+  atomics.compareExchange = (ta, i, e, r) => {
+    if (!interleaved && when(ta, i, e, r)) {
+      interleaved = true;
+      atomics.compareExchange = original;
+      worker();
+    }
+    return original.call(Atomics, ta, i, e, r);
+  };
+  try {
+    return { result: main(), interleaved };
+  } finally {
+    atomics.compareExchange = original;
+  }
+}
+
+function isFull(s: number): boolean {
+  return s === State.FULL_BYTES || s === State.FULL_MESSAGES;
+}
+
+function stateName(s: number): string {
+  return Object.entries(State).find(([, v]) => v === s)?.[0] ?? String(s);
+}
+
+/** mulberry32 bytes: reproducible payload content from a seed. */
+function fill(b: Uint8Array, seed: number): void {
+  let s = seed | 0;
+  for (let i = 0; i < b.length; i++) {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    b[i] = (t ^ (t >>> 14)) & 0xff;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function describe(cmd: Command): string {
+  switch (cmd.t) {
+    case 'publish':
+    case 'racyDrop':
+    case 'racyFull':
+      return `${cmd.t}(${JSON.stringify(cmd.msg.payload.size)})`;
+    case 'burst':
+      return `burst(${cmd.msgs.length})`;
+    case 'pass':
+      return cmd.all ? 'pass*' : 'pass';
+    case 'pong':
+      return `pong(${cmd.n})`;
+    case 'connect':
+      return cmd.rejectStale ? 'connect' : 'connect(stale pings live on)';
+    case 'tick':
+      return `tick(${cmd.ms})`;
+    default:
+      return cmd.t;
+  }
+}
