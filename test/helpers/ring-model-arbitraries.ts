@@ -13,6 +13,7 @@ const sizeArb: fc.Arbitrary<SizeSpec> = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 0, max: 100 }).map((abs) => ({ abs })) },
   { weight: 3, arbitrary: fc.integer({ min: 0, max: 3000 }).map((abs) => ({ abs })) },
   { weight: 2, arbitrary: fc.integer({ min: 0, max: 1100 }).map((permille) => ({ permille })) },
+  { weight: 1, arbitrary: fc.integer({ min: -2, max: 2 }).map((tail) => ({ tail })) },
 );
 
 /** Characters of 1 to 4 UTF-8 bytes, CR/LF and NUL included: the payload is opaque. */
@@ -71,6 +72,13 @@ export function commandArb(kinds: readonly CommandKind[]): fc.Arbitrary<Command>
   const all: { kind: CommandKind; weight: number; arbitrary: fc.Arbitrary<Command> }[] = [
     { kind: 'publish', weight: 12, arbitrary: msgArb.map((msg) => ({ t: 'publish', msg })) },
     { kind: 'burst', weight: 2, arbitrary: fc.array(msgArb, { minLength: 2, maxLength: 40, size: 'max' }).map((msgs) => ({ t: 'burst', msgs })) },
+    {
+      kind: 'flood',
+      weight: 1,
+      arbitrary: fc
+        .record({ n: fc.integer({ min: 1, max: 5000 }), msg: msgArb.map((m) => ({ ...m, reply: -1, headers: -1, payload: { kind: 'bytes' as const, size: { abs: 0 }, seed: 0, offset: 0 } })) })
+        .map(({ n, msg }) => ({ t: 'flood', n, msg })),
+    },
     { kind: 'pass', weight: 7, arbitrary: fc.boolean().map((all) => ({ t: 'pass', all })) },
     { kind: 'pong', weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }).map((n) => ({ t: 'pong', n })) },
     { kind: 'disconnect', weight: 2, arbitrary: fc.constant({ t: 'disconnect' }) },
@@ -84,4 +92,4 @@ export function commandArb(kinds: readonly CommandKind[]): fc.Arbitrary<Command>
   return fc.oneof(...all.filter((c) => kinds.includes(c.kind)).map(({ weight, arbitrary }) => ({ weight, arbitrary })));
 }
 
-export const BASE_KINDS: readonly CommandKind[] = ['publish', 'burst', 'pass', 'pong', 'disconnect', 'connect', 'latePong', 'tick', 'close'];
+export const BASE_KINDS: readonly CommandKind[] = ['publish', 'burst', 'flood', 'pass', 'pong', 'disconnect', 'connect', 'latePong', 'tick', 'close'];

@@ -60,7 +60,8 @@ export interface ModelConfig {
   readonly nowStart: number;
 }
 
-export type SizeSpec = { readonly abs: number } | { readonly permille: number };
+/** Payload bytes: absolute, a share of the byte limit, or such that the frame ends `tail` bytes past the ring's end (0 = exact fit). */
+export type SizeSpec = { readonly abs: number } | { readonly permille: number } | { readonly tail: number };
 export type PayloadSpec =
   | { readonly kind: 'bytes'; readonly size: SizeSpec; readonly seed: number; readonly offset: number }
   | { readonly kind: 'text'; readonly unit: string; readonly size: SizeSpec };
@@ -77,6 +78,8 @@ export type Command =
   | { readonly t: 'publish'; readonly msg: MsgSpec }
   /** Several publishes in one synchronous block (WRITE_POS is stored every 16 and at the end). */
   | { readonly t: 'burst'; readonly msgs: readonly MsgSpec[] }
+  /** Up to `n` copies of one message in one block, until one is refused: tiny frames run the ring out of record slots. */
+  | { readonly t: 'flood'; readonly n: number; readonly msg: MsgSpec }
   /** Wake the worker: one scheduled pass, or passes until it waits for a PONG or the producer. */
   | { readonly t: 'pass'; readonly all: boolean }
   /** The server answers the `n` oldest PINGs on the live connection, in order. */
@@ -109,6 +112,8 @@ interface Conn {
   readonly id: number;
   readonly identity: object;
   alive: boolean;
+  /** Frame bytes handed over on it and not released: its in-flight window. */
+  inFlight: number;
   /** Next record the drain loop considers on this connection (set at its first write or PING). */
   cursor: number | undefined;
 }
@@ -178,6 +183,8 @@ export class RingHarness {
   private now: number;
   private drainEvents = 0;
   private oversizeEvents = 0;
+  /** Frames skipped as over max_payload, and skips of them (one per connection that met them). */
+  private readonly oversize = { frames: 0, skips: 0 };
   private readonly wireCount = { writes: 0, bytes: 0, frames: 0, resent: 0, pings: 0 };
   private readonly steps: string[] = [];
   /** What the run exercised, so a test can show its runs are not vacuous. */
@@ -240,6 +247,9 @@ export class RingHarness {
       config.start >>> 0,
       initialState,
     );
+    this.model.onRelease = (rec) => {
+      for (const id of rec.frame!.handedOn) this.conns[id]!.inFlight -= rec.len;
+    };
   }
 
   /** Runs one command, then checks every property. */
@@ -251,6 +261,9 @@ export class RingHarness {
         break;
       case 'burst':
         for (const m of cmd.msgs) this.publish(m);
+        break;
+      case 'flood':
+        for (let i = 0; i < cmd.n && this.publish(cmd.msg); i++);
         break;
       case 'pass':
         this.pass(cmd.all);
@@ -336,12 +349,13 @@ export class RingHarness {
 
   // ---- steps ----
 
-  private publish(spec: MsgSpec): void {
+  private publish(spec: MsgSpec): boolean {
     const m = this.materialize(spec);
     const place = this.place(m);
     const want = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
     const ok = this.write(m);
     this.apply(m, place, want, ok);
+    return ok;
   }
 
   private write(m: Materialized): boolean {
@@ -450,7 +464,7 @@ export class RingHarness {
       });
     }
     if (this.options.requireExpiryWhileDisconnected === true && this.conn?.alive !== true) {
-      const oldest = model.records.slice(model.head).find((r) => r.frame !== undefined)?.frame;
+      const oldest = model.oldestFrame()?.frame;
       if (oldest !== undefined && this.expired(oldest)) {
         this.fail(`tick while not connected left expired frame #${oldest.id} pending (defect 3: maxBufferedAge frees no space during an outage)`);
       }
@@ -480,7 +494,7 @@ export class RingHarness {
         }
       }
     }
-    const c: Conn = { id: this.conns.length, identity: {}, alive: true, cursor: undefined };
+    const c: Conn = { id: this.conns.length, identity: {}, alive: true, inFlight: 0, cursor: undefined };
     this.conns.push(c);
     this.conn = c;
     this.wire.connectionIdentity = c.identity;
@@ -612,12 +626,6 @@ export class RingHarness {
     let i = Math.max(c.cursor ?? model.head, model.head);
     // The frames skipped since the last write must be padding, expired, or over max_payload.
     while (i < model.records.length && model.records[i]!.pos % cap !== offset) this.skip(c, i++);
-    // Frame bytes handed over on this connection and not yet confirmed: the in-flight window.
-    let inFlight = 0;
-    for (let j = model.head; j < i; j++) {
-      const f = model.records[j]!.frame;
-      if (f?.handedOn.has(c.id) === true) inFlight += model.records[j]!.len;
-    }
     let at = 0;
     for (const f of parsed) {
       const rec = model.records[i];
@@ -628,8 +636,8 @@ export class RingHarness {
       if (diff !== undefined) this.fail(`connection ${c.id}: frame #${frame.id}: ${diff}`);
       const why = model.skipCause(frame, this.now, this.config.maxBufferedAgeMs, this.config.maxPayload, rec.len);
       if (why !== undefined) this.fail(`connection ${c.id}: frame #${frame.id} handed over though ${why}`);
-      if (inFlight >= this.maxInFlightBytes) this.fail(`connection ${c.id}: frame #${frame.id} handed over with ${inFlight} bytes already in flight (window ${this.maxInFlightBytes})`);
-      inFlight += rec.len;
+      if (c.inFlight >= this.maxInFlightBytes) this.fail(`connection ${c.id}: frame #${frame.id} handed over with ${c.inFlight} bytes already in flight (window ${this.maxInFlightBytes})`);
+      c.inFlight += rec.len;
       if (frame.handedOn.has(c.id)) this.fail(`connection ${c.id}: frame #${frame.id} handed over twice on one connection`);
       if (frame.handedOn.size > 0) this.wireCount.resent++;
       frame.handedOn.add(c.id);
@@ -662,6 +670,10 @@ export class RingHarness {
     if (rec.frame === undefined) return;
     const why = this.model.skipCause(rec.frame, this.now, this.config.maxBufferedAgeMs, this.config.maxPayload, rec.len);
     if (why === undefined) this.fail(`connection ${c.id}: frame #${rec.frame.id} skipped though neither expired nor over max_payload`);
+    if (why === 'oversize' && !rec.frame.skippedOn.has(c.id)) {
+      this.oversize.skips++;
+      if (![...rec.frame.skippedOn.values()].includes('oversize')) this.oversize.frames++;
+    }
     rec.frame.skippedOn.set(c.id, why);
   }
 
@@ -692,14 +704,8 @@ export class RingHarness {
     eq('writer pendingBytes()', this.writer.pendingBytes(), model.pendingBytes());
     eq('writer pendingMessages()', this.writer.pendingMessages(), model.pendingMessages());
     eq("'drain' events", this.drainEvents, model.drains);
-    let oversize = 0;
-    let oversizeSkips = 0;
-    for (const r of model.records) {
-      for (const why of r.frame?.skippedOn.values() ?? []) if (why === 'oversize') oversizeSkips++;
-      if ([...(r.frame?.skippedOn.values() ?? [])].includes('oversize')) oversize++;
-    }
-    if (this.options.requireOneOversizeEvent === true) eq('MAX_PAYLOAD_EXCEEDED events', this.oversizeEvents, oversize);
-    else eq('MAX_PAYLOAD_EXCEEDED events (one per skip)', this.oversizeEvents, oversizeSkips);
+    if (this.options.requireOneOversizeEvent === true) eq('MAX_PAYLOAD_EXCEEDED events', this.oversizeEvents, this.oversize.frames);
+    else eq('MAX_PAYLOAD_EXCEEDED events (one per skip)', this.oversizeEvents, this.oversize.skips);
     const sent = u32(c[SENT_POS]!);
     const confirmed = u32(c[CONFIRMED_POS]!);
     if (this.conn?.alive === true && this.loopConn === this.conn && u32(sent - confirmed) > u32(c[WRITE_POS]! - confirmed)) {
@@ -709,7 +715,7 @@ export class RingHarness {
     const limits = model.limits;
     if (model.pendingFrameBytes() > limits.bytes) this.fail(`${model.pendingFrameBytes()} frame bytes pending, limit ${limits.bytes}`);
     // Frames must not overlap in memory: from the oldest pending frame (a leading pad covers free space) to the write position.
-    const oldest = model.records.slice(model.head).find((r) => r.frame !== undefined);
+    const oldest = model.oldestFrame();
     const span = oldest === undefined ? 0 : model.writePos - oldest.pos;
     if (span > limits.capacity) this.fail(`pending frames span ${span} bytes of a ${limits.capacity}-byte ring`);
     if (limits.messages !== 0 && model.pendingMessages() > limits.messages) this.fail(`${model.pendingMessages()} messages pending, limit ${limits.messages}`);
@@ -744,12 +750,27 @@ export class RingHarness {
     return this.config.maxBufferedAgeMs > 0 && f.stamp !== undefined && ((this.now - f.stamp) | 0) > this.config.maxBufferedAgeMs;
   }
 
+  /** Messages built from specs (a flood repeats one): all but tail-fitted sizes depend on the spec alone. */
+  private readonly built = new WeakMap<MsgSpec, Materialized>();
+
   private materialize(spec: MsgSpec): Materialized {
+    if ('tail' in spec.payload.size) return this.build(spec);
+    let m = this.built.get(spec);
+    if (m === undefined) this.built.set(spec, (m = this.build(spec)));
+    return m;
+  }
+
+  private build(spec: MsgSpec): Materialized {
     const subject = SUBJECTS[spec.subject % SUBJECTS.length]!;
     const reply = spec.reply < 0 ? undefined : REPLIES[spec.reply % REPLIES.length]!;
     const headers = spec.headers < 0 ? undefined : encodeText(encodeHeaders(HEADERS[spec.headers % HEADERS.length]!));
     const p = spec.payload;
-    const target = 'abs' in p.size ? p.size.abs : Math.floor((this.model.limits.bytes * p.size.permille) / 1000);
+    const target =
+      'abs' in p.size
+        ? p.size.abs
+        : 'permille' in p.size
+          ? Math.floor((this.model.limits.bytes * p.size.permille) / 1000)
+          : this.sizeEndingAt(p.size.tail, subject, reply, headers);
     let payload: Uint8Array | string;
     let bytes: Uint8Array;
     if (p.kind === 'bytes') {
@@ -773,6 +794,23 @@ export class RingHarness {
         ? encodeText(`PUB ${subject} ${r}${size}\r\n`)
         : concat(encodeText(`HPUB ${subject} ${r}${headers.length} ${headers.length + size}\r\n`), headers);
     return { msg, declared: size + (headers?.length ?? 0), size, payload, prefix: undefined, head };
+  }
+
+  /** The payload size that makes this message's frame (without alignment spaces) end `past` bytes after the ring's end. */
+  private sizeEndingAt(past: number, subject: string, reply: string | undefined, headers: Uint8Array | undefined): number {
+    const tail = this.model.limits.capacity - (this.model.writePos % this.model.limits.capacity);
+    const plain = reply === undefined && headers === undefined;
+    // Frame = fixed bytes + the digits of the size on the control line (HPUB: header + payload) + payload.
+    const fixed = plain
+      ? subjects.prefix(subject).bytes + 4
+      : Buffer.byteLength(`${headers === undefined ? 'PUB' : 'HPUB'} ${subject} ${reply === undefined ? '' : `${reply} `}`) +
+        (headers === undefined ? 0 : String(headers.length).length + 1 + headers.length) +
+        4;
+    for (let digits = 1; digits <= 7; digits++) {
+      const size = tail + past - fixed - digits;
+      if (size >= 0 && String(size + (headers?.length ?? 0)).length === digits) return size;
+    }
+    return 0;
   }
 
   fail(message: string): never {
@@ -839,6 +877,8 @@ function describe(cmd: Command): string {
       return `${cmd.t}(${JSON.stringify(cmd.msg.payload.size)})`;
     case 'burst':
       return `burst(${cmd.msgs.length})`;
+    case 'flood':
+      return `flood(${cmd.n}×${JSON.stringify(cmd.msg.payload.size)})`;
     case 'pass':
       return cmd.all ? 'pass*' : 'pass';
     case 'pong':

@@ -89,10 +89,18 @@ export class RingModel {
   pendingBytes(): number {
     return this.writePos - this.headPos;
   }
+  /** Frame bytes pending (padding excluded), kept as records come and go. */
+  private frameBytes = 0;
+  /** Called for each frame as it is released. */
+  onRelease: (rec: Rec) => void = () => {};
+
   pendingFrameBytes(): number {
-    let n = 0;
-    for (let i = this.head; i < this.records.length; i++) if (this.records[i]!.frame !== undefined) n += this.records[i]!.len;
-    return n;
+    return this.frameBytes;
+  }
+  /** The oldest pending frame's record, skipping leading padding. */
+  oldestFrame(): Rec | undefined {
+    for (let i = this.head; i < this.records.length; i++) if (this.records[i]!.frame !== undefined) return this.records[i];
+    return undefined;
   }
   pendingRecords(): number {
     return this.records.length - this.head;
@@ -193,6 +201,7 @@ export class RingModel {
     const frame: Frame = { id: this.accepted, msg, declared, stamp: undefined, handedOn: new Set(), skippedOn: new Map(), released: undefined };
     this.records.push({ pos: this.writePos, len, frame });
     this.writePos += len;
+    this.frameBytes += len;
     this.accepted++;
     return frame;
   }
@@ -206,6 +215,8 @@ export class RingModel {
       if (f.released !== undefined) throw new Error(`model: frame #${f.id} released twice (${f.released}, then ${cause(f)})`);
       f.released = cause(f);
       this.released[f.released]++;
+      this.frameBytes -= this.records[this.head]!.len;
+      this.onRelease(this.records[this.head]!);
     }
   }
 

@@ -54,7 +54,7 @@ function check(arb: fc.Arbitrary<Scenario>, options: HarnessOptions = {}): Tally
       if (sum === undefined) sum = { ...t };
       else for (const k of Object.keys(sum) as (keyof Tally)[]) sum[k] += t[k];
     }),
-    { numRuns: RUNS ?? 150 },
+    { numRuns: RUNS ?? 100 },
   );
   if (process.env.FC_TALLY !== undefined) console.log(JSON.stringify(sum));
   return sum!;
