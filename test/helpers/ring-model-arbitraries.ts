@@ -4,7 +4,7 @@
  * from a seed, so counterexamples print short and shrink well.
  */
 import fc from 'fast-check';
-import { HEADERS, REPLIES, SUBJECTS, type Command, type ModelConfig, type MsgSpec, type PayloadSpec, type SizeSpec } from './ring-model-harness.js';
+import { HEADERS, REPLIES, SUBJECTS, type Command, type ModelConfig, type MsgSpec, type PayloadSpec, type SizeSpec } from './ring-model-commands.js';
 
 const MiB = 1024 * 1024;
 
@@ -50,7 +50,8 @@ export function configArb(choices: ConfigChoices = {}): fc.Arbitrary<ModelConfig
       { weight: 2, arbitrary: fc.integer({ min: 256, max: 64 * 1024 }) },
       { weight: 1, arbitrary: fc.integer({ min: 64 * 1024 + 1, max: 128 * 1024 }) },
     ),
-    messages: choices.messages ?? fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 300 })),
+    messages:
+      choices.messages ?? fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 300 })),
     lowWaterMark: fc.oneof(fc.constant(0.5), fc.constant(0), fc.double({ min: 0, max: 0.99, noNaN: true })),
     maxInFlightBytes: fc.oneof(fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 1024, max: 4 * MiB })),
     maxWriteBytes: fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.constant(256 * 1024)),
@@ -76,13 +77,18 @@ export function commandArb(kinds: readonly CommandKind[]): fc.Arbitrary<Command>
       kind: 'flood',
       weight: 1,
       arbitrary: fc
-        .record({ n: fc.integer({ min: 1, max: 5000 }), msg: msgArb.map((m) => ({ ...m, reply: -1, headers: -1, payload: { kind: 'bytes' as const, size: { abs: 0 }, seed: 0, offset: 0 } })) })
+        .record({ n: fc.integer({ min: 1, max: 5000 }), subject: fc.nat(SUBJECTS.length - 1) })
+        .map(({ n, subject }) => ({ n, msg: { subject, reply: -1, headers: -1, payload: { kind: 'bytes' as const, size: { abs: 0 }, seed: 0, offset: 0 } } }))
         .map(({ n, msg }) => ({ t: 'flood', n, msg })),
     },
     { kind: 'pass', weight: 7, arbitrary: fc.boolean().map((all) => ({ t: 'pass', all })) },
     { kind: 'pong', weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }).map((n) => ({ t: 'pong', n })) },
     { kind: 'disconnect', weight: 2, arbitrary: fc.constant({ t: 'disconnect' }) },
-    { kind: 'connect', weight: 3, arbitrary: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, fc.constant(false)).map((rejectStale) => ({ t: 'connect', rejectStale })) },
+    {
+      kind: 'connect',
+      weight: 3,
+      arbitrary: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, fc.constant(false)).map((rejectStale) => ({ t: 'connect', rejectStale })),
+    },
     { kind: 'latePong', weight: 1, arbitrary: fc.constant({ t: 'latePong' }) },
     { kind: 'tick', weight: 3, arbitrary: fc.integer({ min: 0, max: 60 }).map((ms) => ({ t: 'tick', ms })) },
     { kind: 'close', weight: 1, arbitrary: fc.constant({ t: 'close' }) },

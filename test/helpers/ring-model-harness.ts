@@ -34,72 +34,12 @@ import { SubjectCache, encodeText, type Prefix } from '../../src/subjects.js';
 import { DrainLoop } from '../../worker/drain-loop.js';
 import type { NatsWire } from '../../worker/nats-wire.js';
 import { RingReader } from '../../worker/ring-reader.js';
+import { HEADERS, REPLIES, SUBJECTS, type Command, type ModelConfig, type MsgSpec } from './ring-model-commands.js';
 import { RingModel, TOO_LARGE, messageDifference, parseFrames, type Frame, type Msg, type ReleaseCause } from './ring-model.js';
 
 export class ModelViolation extends Error {
   override name = 'ModelViolation';
 }
-
-export interface ModelConfig {
-  /** reconnectBufSize: the byte limit (the ring is this rounded up to a power of two, ≥ 64 KiB). */
-  readonly bufferBytes: number;
-  readonly messages: number;
-  readonly lowWaterMark: number;
-  /** As given; the drain loop gets min(this, max(1024, bufferBytes / 2)), as options.ts does. */
-  readonly maxInFlightBytes: number;
-  readonly maxWriteBytes: number;
-  readonly maxBufferedAgeMs: number;
-  /** The server's max_payload as the drain loop knows it. */
-  readonly maxPayload: number;
-  readonly dropOldest: boolean;
-  /** reconnectBufSize -1: STATE reads DISCONNECTED while not connected. */
-  readonly refuseWhileDisconnected: boolean;
-  /** Initial ring position (uint32): near 2^32 to cross the wrap. */
-  readonly start: number;
-  /** Initial coarse clock (Int32): near 2^31 to cross its wrap. */
-  readonly nowStart: number;
-}
-
-/** Payload bytes: absolute, a share of the byte limit, or such that the frame ends `tail` bytes past the ring's end (0 = exact fit). */
-export type SizeSpec = { readonly abs: number } | { readonly permille: number } | { readonly tail: number };
-export type PayloadSpec =
-  | { readonly kind: 'bytes'; readonly size: SizeSpec; readonly seed: number; readonly offset: number }
-  | { readonly kind: 'text'; readonly unit: string; readonly size: SizeSpec };
-export interface MsgSpec {
-  readonly subject: number;
-  /** Index into REPLIES, or -1. */
-  readonly reply: number;
-  /** Index into HEADERS, or -1. */
-  readonly headers: number;
-  readonly payload: PayloadSpec;
-}
-
-export type Command =
-  | { readonly t: 'publish'; readonly msg: MsgSpec }
-  /** Several publishes in one synchronous block (WRITE_POS is stored every 16 and at the end). */
-  | { readonly t: 'burst'; readonly msgs: readonly MsgSpec[] }
-  /** Up to `n` copies of one message in one block, until one is refused: tiny frames run the ring out of record slots. */
-  | { readonly t: 'flood'; readonly n: number; readonly msg: MsgSpec }
-  /** Wake the worker: one scheduled pass, or passes until it waits for a PONG or the producer. */
-  | { readonly t: 'pass'; readonly all: boolean }
-  /** The server answers the `n` oldest PINGs on the live connection, in order. */
-  | { readonly t: 'pong'; readonly n: number }
-  | { readonly t: 'disconnect' }
-  /** A new socket; `rejectStale`: the dial rejects the dead sockets' PINGs (nats.js resetOutbound). */
-  | { readonly t: 'connect'; readonly rejectStale: boolean }
-  /** A dead socket's oldest PING is answered after all. */
-  | { readonly t: 'latePong' }
-  /** The worker's clock tick: NOW advances `ms`, new records are stamped. */
-  | { readonly t: 'tick'; readonly ms: number }
-  | { readonly t: 'close' }
-  /** Drop-oldest publish while disconnected; the worker reconnects and passes inside its lock wait (defect 2). */
-  | { readonly t: 'racyDrop'; readonly msg: MsgSpec }
-  /** Publish that hits a limit; the PONGs arrive between its decision and its raising FULL (defect 5). */
-  | { readonly t: 'racyFull'; readonly msg: MsgSpec };
-
-export const SUBJECTS = ['a', 'b.c', 'abcd.efgh', 'é.ü', 'telemetry.host-01.cpu.load'] as const;
-export const REPLIES = ['r', '_INBOX.é.reply'] as const;
-export const HEADERS: readonly Record<string, string | string[]>[] = [{ K: 'v' }, { 'Nats-Msg-Id': 'é-1', X: ['1', '2'] }];
 
 export interface HarnessOptions {
   /** Defect 3 as fixed: a clock tick while not connected releases the expired frames at the head. */
@@ -188,7 +128,10 @@ export class RingHarness {
   private readonly wireCount = { writes: 0, bytes: 0, frames: 0, resent: 0, pings: 0 };
   private readonly steps: string[] = [];
   /** What the run exercised, so a test can show its runs are not vacuous. */
-  readonly tally = { crossedWrap: 0, laps: 0, accepted: 0, refusedFull: 0, refusedOther: 0, lifted: 0, resent: 0, reconnects: 0, dropped: 0, expired: 0, oversize: 0, interleaved: 0 };
+  readonly tally = {
+    ...{ crossedWrap: 0, laps: 0, accepted: 0, refusedFull: 0, refusedOther: 0, lifted: 0 },
+    ...{ resent: 0, reconnects: 0, dropped: 0, expired: 0, oversize: 0, interleaved: 0 },
+  };
 
   constructor(
     readonly config: ModelConfig,
@@ -375,7 +318,8 @@ export class RingHarness {
       const why = want.accept ? 'accepted' : `refused (${want.rejection === TOO_LARGE ? 'too large' : stateName(want.rejection)})`;
       this.fail(
         `publish of a ${place.frame}-byte frame (pad ${place.pad}) returned ${ok}; the model says ${why}: pending ${model.pendingBytes()} B / ` +
-          `${model.pendingMessages()} msgs / ${model.pendingRecords()} records, STATE ${stateName(model.state)}, ${this.connected ? 'connected' : 'not connected'}`,
+          `${model.pendingMessages()} msgs / ${model.pendingRecords()} records, STATE ${stateName(model.state)}, ` +
+          (this.connected ? 'connected' : 'not connected'),
       );
     }
     if (want.lifted) {
@@ -433,7 +377,9 @@ export class RingHarness {
       const model = this.model;
       const from = Math.max(c.cursor ?? model.head, model.head);
       const to = model.recordAt(this.reader.sentPos, model.head);
-      if (to === undefined || to < from) this.fail(`after a pass the loop is at ${this.reader.sentPos >>> 0}, not a record boundary at or after the last frame handed over`);
+      if (to === undefined || to < from) {
+        this.fail(`after a pass the loop is at ${this.reader.sentPos >>> 0}, not a record boundary at or after the last frame handed over`);
+      }
       for (let i = from; i < to; i++) this.skip(c, i);
       c.cursor = to;
     }
@@ -527,12 +473,14 @@ export class RingHarness {
       const recordCap = stateBefore === State.FULL_MESSAGES && this.config.messages === 0;
       if (got === State.OPEN) {
         if (!(model.belowLowWater() && (!recordCap || model.writerMayLift()))) {
-          this.fail(`PONG: the worker lifted ${stateName(stateBefore)} above the low-water marks (pending ${model.pendingBytes()} B, ${model.pendingMessages()} msgs)`);
+          const pending = `${model.pendingBytes()} B, ${model.pendingMessages()} msgs`;
+          this.fail(`PONG: the worker lifted ${stateName(stateBefore)} above the low-water marks (pending ${pending})`);
         }
         model.state = State.OPEN;
         model.drains++;
       } else if (model.belowLowWater() && !recordCap) {
-        this.fail(`PONG: pending fell to the low-water marks (${model.pendingBytes()} B, ${model.pendingMessages()} msgs) but ${stateName(got)} stays: no 'drain'`);
+        const pending = `${model.pendingBytes()} B, ${model.pendingMessages()} msgs`;
+        this.fail(`PONG: pending fell to the low-water marks (${pending}) but ${stateName(got)} stays: no 'drain'`);
       }
     }
   }
@@ -580,7 +528,7 @@ export class RingHarness {
     };
     const { result: ok, interleaved } = interleave(
       (ta, index, expected, replacement) =>
-        ta === this.control && index === STATE && expected === State.OPEN && (replacement === State.FULL_BYTES || replacement === State.FULL_MESSAGES),
+        ta === this.control && index === STATE && expected === State.OPEN && isFull(replacement),
       pongAll,
       () => this.write(m),
     );
@@ -617,7 +565,9 @@ export class RingHarness {
       }
     })();
     if (parsed.length === 0) this.fail('an empty write');
-    if (parsed.length > 1 && frames.length > this.config.maxWriteBytes) this.fail(`a write of ${frames.length} bytes, over maxWriteBytes, with ${parsed.length} frames`);
+    if (parsed.length > 1 && frames.length > this.config.maxWriteBytes) {
+      this.fail(`a write of ${frames.length} bytes, over maxWriteBytes, with ${parsed.length} frames`);
+    }
     this.wireCount.writes++;
     this.wireCount.bytes += frames.length;
     const model = this.model;
@@ -629,14 +579,16 @@ export class RingHarness {
     let at = 0;
     for (const f of parsed) {
       const rec = model.records[i];
-      if (rec === undefined || rec.frame === undefined) this.fail(`connection ${c.id}: handed over bytes at ring offset ${offset + at} that are no pending frame`);
+      if (rec?.frame === undefined) this.fail(`connection ${c.id}: handed over bytes at ring offset ${offset + at} that are no pending frame`);
       const frame = rec.frame;
       if (f.end - at !== rec.len) this.fail(`connection ${c.id}: frame #${frame.id} is ${f.end - at} bytes on the wire, ${rec.len} in the ring`);
       const diff = messageDifference(f, frame.msg);
       if (diff !== undefined) this.fail(`connection ${c.id}: frame #${frame.id}: ${diff}`);
       const why = model.skipCause(frame, this.now, this.config.maxBufferedAgeMs, this.config.maxPayload, rec.len);
       if (why !== undefined) this.fail(`connection ${c.id}: frame #${frame.id} handed over though ${why}`);
-      if (c.inFlight >= this.maxInFlightBytes) this.fail(`connection ${c.id}: frame #${frame.id} handed over with ${c.inFlight} bytes already in flight (window ${this.maxInFlightBytes})`);
+      if (c.inFlight >= this.maxInFlightBytes) {
+        this.fail(`connection ${c.id}: frame #${frame.id} handed over with ${c.inFlight} bytes already in flight (window ${this.maxInFlightBytes})`);
+      }
       c.inFlight += rec.len;
       if (frame.handedOn.has(c.id)) this.fail(`connection ${c.id}: frame #${frame.id} handed over twice on one connection`);
       if (frame.handedOn.size > 0) this.wireCount.resent++;
@@ -655,7 +607,9 @@ export class RingHarness {
     const model = this.model;
     const from = Math.max(c.cursor ?? model.head, model.head);
     const to = model.recordAt(this.reader.sentPos, model.head);
-    if (to === undefined || to < from) this.fail(`PING after position ${this.reader.sentPos >>> 0}, which is not a record boundary at or after the last frame handed over`);
+    if (to === undefined || to < from) {
+      this.fail(`PING after position ${this.reader.sentPos >>> 0}, which is not a record boundary at or after the last frame handed over`);
+    }
     for (let i = from; i < to; i++) this.skip(c, i);
     c.cursor = to;
     this.wireCount.pings++;
@@ -718,7 +672,9 @@ export class RingHarness {
     const oldest = model.oldestFrame();
     const span = oldest === undefined ? 0 : model.writePos - oldest.pos;
     if (span > limits.capacity) this.fail(`pending frames span ${span} bytes of a ${limits.capacity}-byte ring`);
-    if (limits.messages !== 0 && model.pendingMessages() > limits.messages) this.fail(`${model.pendingMessages()} messages pending, limit ${limits.messages}`);
+    if (limits.messages !== 0 && model.pendingMessages() > limits.messages) {
+      this.fail(`${model.pendingMessages()} messages pending, limit ${limits.messages}`);
+    }
     if (model.pendingRecords() > limits.recordCapacity - 1) this.fail(`${model.pendingRecords()} records pending, ${limits.recordCapacity} slots`);
     this.checkState('after the step');
     const t = this.tally;

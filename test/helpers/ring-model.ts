@@ -148,7 +148,8 @@ export class RingModel {
     const records = this.records.length - from;
     let messages = this.accepted - this.releasedMessages;
     for (let i = this.head; i < from; i++) if (this.records[i]!.frame !== undefined) messages--;
-    return this.bytesExceed(used, pad, frame) || records >= this.limits.recordCapacity - 2 || (this.limits.messages !== 0 && messages >= this.limits.messages);
+    const limits = this.limits;
+    return this.bytesExceed(used, pad, frame) || records >= limits.recordCapacity - 2 || (limits.messages !== 0 && messages >= limits.messages);
   }
 
   /** Frame bytes against the byte limit (the unused tail is not data); everything against the ring. */
@@ -165,7 +166,10 @@ export class RingModel {
     );
   }
 
-  /** README: the full flag lifts "only once pending bytes ≤ lowWaterMark × the byte limit and pending messages ≤ lowWaterMark × the message limit". */
+  /**
+   * README: the full flag lifts "only once pending bytes ≤ lowWaterMark × the byte limit and
+   * pending messages ≤ lowWaterMark × the message limit".
+   */
   belowLowWater(): boolean {
     return this.pendingBytes() <= this.limits.lowWaterBytes && (this.limits.messages === 0 || this.pendingMessages() <= this.limits.lowWaterMessages);
   }

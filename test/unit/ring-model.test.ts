@@ -9,7 +9,8 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BASE_KINDS, commandArb, configArb, type CommandKind, type ConfigChoices } from '../helpers/ring-model-arbitraries.js';
-import { RingHarness, type Command, type HarnessOptions, type ModelConfig, type MsgSpec } from '../helpers/ring-model-harness.js';
+import type { Command, ModelConfig, MsgSpec } from '../helpers/ring-model-commands.js';
+import { RingHarness, type HarnessOptions } from '../helpers/ring-model-harness.js';
 
 const RUNS = Number(process.env.FC_RUNS ?? '') || undefined;
 /** vitest's limit for one property: generous when FC_RUNS asks for a long run. */
@@ -85,6 +86,9 @@ const SMALL: ModelConfig = {
 };
 const text = (n: number): MsgSpec => ({ subject: 0, reply: -1, headers: -1, payload: { kind: 'text', unit: 'x', size: { abs: n } } });
 const publish = (n: number): Command => ({ t: 'publish', msg: text(n) });
+const connect: Command = { t: 'connect', rejectStale: true };
+const disconnect: Command = { t: 'disconnect' };
+const passAll: Command = { t: 'pass', all: true };
 
 describe('ring model (fast-check)', () => {
   it(
@@ -121,7 +125,7 @@ describe('ring model (fast-check)', () => {
     () => {
       const minimal: Scenario = {
         config: { ...SMALL, dropOldest: true },
-        commands: [{ t: 'connect', rejectStale: true }, publish(100), publish(100), { t: 'pass', all: true }, { t: 'disconnect' }, publish(100), { t: 'latePong' }],
+        commands: [connect, publish(100), publish(100), passAll, disconnect, publish(100), { t: 'latePong' }],
       };
       play(minimal, {}); // throws today: the pinned counterexample
       check(scenarioArb({ dropOldest: fc.constant(true) }, BASE_KINDS), {});
@@ -137,7 +141,7 @@ describe('ring model (fast-check)', () => {
     () => {
       const minimal: Scenario = {
         config: { ...SMALL, dropOldest: true },
-        commands: [{ t: 'connect', rejectStale: true }, publish(100), publish(100), { t: 'disconnect' }, { t: 'racyDrop', msg: text(100) }],
+        commands: [connect, publish(100), publish(100), disconnect, { t: 'racyDrop', msg: text(100) }],
       };
       play(minimal, {}); // throws today: the pinned counterexample
       check(scenarioArb({ dropOldest: fc.constant(true) }, [...BASE_KINDS.filter((k) => k !== 'latePong'), 'racyDrop']), {});
@@ -155,7 +159,8 @@ describe('ring model (fast-check)', () => {
         commands: [publish(10), { t: 'tick', ms: 0 }, { t: 'tick', ms: 11 }],
       };
       play(minimal, { requireExpiryWhileDisconnected: true }); // throws today: the pinned counterexample
-      check(scenarioArb({ dropOldest: fc.constant(false), maxBufferedAgeMs: fc.integer({ min: 1, max: 50 }) }, BASE_KINDS), { requireExpiryWhileDisconnected: true });
+      const choices = { dropOldest: fc.constant(false), maxBufferedAgeMs: fc.integer({ min: 1, max: 50 }) };
+      check(scenarioArb(choices, BASE_KINDS), { requireExpiryWhileDisconnected: true });
     },
     TIMEOUT,
   );
@@ -167,7 +172,7 @@ describe('ring model (fast-check)', () => {
     () => {
       const minimal: Scenario = {
         config: { ...SMALL, maxPayload: 10 },
-        commands: [publish(50), { t: 'connect', rejectStale: true }, { t: 'pass', all: true }, { t: 'disconnect' }, { t: 'connect', rejectStale: true }, { t: 'pass', all: true }],
+        commands: [publish(50), connect, passAll, disconnect, connect, passAll],
       };
       play(minimal, { requireOneOversizeEvent: true }); // throws today: the pinned counterexample
       check(scenarioArb({ dropOldest: fc.constant(false) }, BASE_KINDS), { requireOneOversizeEvent: true });
@@ -184,7 +189,7 @@ describe('ring model (fast-check)', () => {
     () => {
       const minimal: Scenario = {
         config: { ...SMALL, messages: 3, lowWaterMark: 0.3 },
-        commands: [{ t: 'connect', rejectStale: true }, publish(70), publish(70), { t: 'pass', all: true }, publish(10), { t: 'pass', all: true }, publish(70), { t: 'pong', n: 1 }],
+        commands: [connect, publish(70), publish(70), passAll, publish(10), passAll, publish(70), { t: 'pong', n: 1 }],
       };
       play(minimal, {}); // throws today: the pinned counterexample
       check(scenarioArb({ zeroMessageLowWater: true, messages: fc.integer({ min: 1, max: 6 }), dropOldest: fc.constant(false) }, BASE_KINDS), {});
@@ -199,7 +204,7 @@ describe('ring model (fast-check)', () => {
     () => {
       const minimal: Scenario = {
         config: SMALL,
-        commands: [{ t: 'connect', rejectStale: true }, publish(100), publish(100), { t: 'pass', all: true }, { t: 'racyFull', msg: text(100) }],
+        commands: [connect, publish(100), publish(100), passAll, { t: 'racyFull', msg: text(100) }],
       };
       play(minimal, {}); // throws today: the pinned counterexample
       check(scenarioArb({ dropOldest: fc.constant(false) }, [...BASE_KINDS, 'racyFull']), {});
