@@ -41,6 +41,7 @@ export interface ConfigChoices {
   readonly maxBufferedAgeMs?: fc.Arbitrary<number>;
   readonly refuseWhileDisconnected?: fc.Arbitrary<boolean>;
   readonly messages?: fc.Arbitrary<number>;
+  readonly nowStart?: fc.Arbitrary<number>;
 }
 
 export function configArb(choices: ConfigChoices = {}): fc.Arbitrary<ModelConfig> {
@@ -61,8 +62,9 @@ export function configArb(choices: ConfigChoices = {}): fc.Arbitrary<ModelConfig
     refuseWhileDisconnected: choices.refuseWhileDisconnected ?? fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, fc.constant(true)),
     // Near 2^32 so the position wrap is crossed (test/unit/ring.test.ts, test/integration/wrap.test.ts), sometimes anywhere.
     start: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 150_000 }).map((d) => 2 ** 32 - d) }, fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+    startOffPermille: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999 }), fc.integer({ min: 990, max: 999 })),
     // The coarse clock is Int32: sometimes just below its wrap.
-    nowStart: fc.oneof(fc.constant(0), fc.integer({ min: 2 ** 31 - 3000, max: 2 ** 31 - 1 })),
+    nowStart: choices.nowStart ?? fc.oneof(fc.constant(0), fc.integer({ min: 2 ** 31 - 3000, max: 2 ** 31 - 1 })),
   }).filter((c) => choices.zeroMessageLowWater === true || !(c.messages > 0 && c.lowWaterMark > 0 && Math.floor(c.messages * c.lowWaterMark) === 0));
 }
 
@@ -90,6 +92,8 @@ export function commandArb(kinds: readonly CommandKind[]): fc.Arbitrary<Command>
       arbitrary: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, fc.constant(false)).map((rejectStale) => ({ t: 'connect', rejectStale })),
     },
     { kind: 'latePong', weight: 1, arbitrary: fc.constant({ t: 'latePong' }) },
+    { kind: 'flush', weight: 2, arbitrary: fc.constant({ t: 'flush' }) },
+    { kind: 'flushCancel', weight: 1, arbitrary: fc.constant({ t: 'flushCancel' }) },
     { kind: 'tick', weight: 3, arbitrary: fc.integer({ min: 0, max: 60 }).map((ms) => ({ t: 'tick', ms })) },
     { kind: 'close', weight: 1, arbitrary: fc.constant({ t: 'close' }) },
     { kind: 'racyDrop', weight: 4, arbitrary: msgArb.map((msg) => ({ t: 'racyDrop', msg })) },
@@ -98,4 +102,17 @@ export function commandArb(kinds: readonly CommandKind[]): fc.Arbitrary<Command>
   return fc.oneof(...all.filter((c) => kinds.includes(c.kind)).map(({ weight, arbitrary }) => ({ weight, arbitrary })));
 }
 
-export const BASE_KINDS: readonly CommandKind[] = ['publish', 'burst', 'flood', 'pass', 'pong', 'disconnect', 'connect', 'latePong', 'tick', 'close'];
+export const BASE_KINDS: readonly CommandKind[] = [
+  'publish',
+  'burst',
+  'flood',
+  'pass',
+  'pong',
+  'disconnect',
+  'connect',
+  'latePong',
+  'flush',
+  'flushCancel',
+  'tick',
+  'close',
+];

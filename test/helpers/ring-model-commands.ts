@@ -19,6 +19,8 @@ export interface ModelConfig {
   readonly refuseWhileDisconnected: boolean;
   /** Initial ring position (uint32): near 2^32 to cross the wrap. */
   readonly start: number;
+  /** Initial offset in the frame bytes, in thousandths of the ring (CONFIRMED_OFF): the ring's end comes early. */
+  readonly startOffPermille: number;
   /** Initial coarse clock (Int32): near 2^31 to cross its wrap. */
   readonly nowStart: number;
 }
@@ -52,6 +54,10 @@ export type Command =
   | { readonly t: 'connect'; readonly rejectStale: boolean }
   /** A dead socket's oldest PING is answered after all. */
   | { readonly t: 'latePong' }
+  /** flush(): the worker answers once a PONG follows everything published before it. */
+  | { readonly t: 'flush' }
+  /** A flush({ timeout }) that timed out: the worker forgets the oldest waiting flush. */
+  | { readonly t: 'flushCancel' }
   /** The worker's clock tick: NOW advances `ms`, new records are stamped. */
   | { readonly t: 'tick'; readonly ms: number }
   | { readonly t: 'close' }

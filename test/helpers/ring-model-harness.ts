@@ -10,12 +10,14 @@ import { encodeHeaders } from '../../src/headers.js';
 import { REJECT_TOO_LARGE, RingWriter } from '../../src/ring-writer.js';
 import {
   ACCEPTED_MSGS,
+  CONFIRMED_OFF,
   CONFIRMED_POS,
-  CONFIRMED_RECS,
   CONNECTION,
   Connection,
   LOCKED_BY_MAIN,
+  LONG_FRAME,
   NOW,
+  PAD_FRAME,
   RELEASED_MSGS,
   RING_LOCK,
   SENT_POS,
@@ -24,8 +26,11 @@ import {
   State,
   WRITE_POS,
   allocateRing,
+  frameLengthAt,
   geometryFor,
+  lengthIndex,
   replaceNonTerminalState,
+  stampIndex,
   viewsOf,
   type RingViews,
 } from '../../src/shared/layout.js';
@@ -35,18 +40,26 @@ import { DrainLoop } from '../../worker/drain-loop.js';
 import type { NatsWire } from '../../worker/nats-wire.js';
 import { RingReader } from '../../worker/ring-reader.js';
 import { HEADERS, REPLIES, SUBJECTS, type Command, type ModelConfig, type MsgSpec } from './ring-model-commands.js';
-import { RingModel, TOO_LARGE, messageDifference, parseFrames, type Frame, type Msg, type ReleaseCause } from './ring-model.js';
+import { RingModel, TOO_LARGE, messageDifference, parseFrames, type Admission, type Frame, type Msg, type ReleaseCause } from './ring-model.js';
 
 export class ModelViolation extends Error {
   override name = 'ModelViolation';
 }
 
 export interface HarnessOptions {
-  /** Defect 3 as fixed: a clock tick while not connected releases the expired frames at the head. */
+  /** Defect 3 as fixed: after the worker's tick while not connected, no expired frame is left at the head. */
   readonly requireExpiryWhileDisconnected?: boolean;
-  /** Defect 7 as fixed: a frame over max_payload is reported once, not again after each reconnect. */
-  readonly requireOneOversizeEvent?: boolean;
+  /** layout.ts: a frame's stamp is that of the youngest frame starting in its 256 bytes, of its own lap. */
+  readonly requireStampOfOwnLap?: boolean;
+  /**
+   * README: a flush rejects with MESSAGES_DROPPED counting the messages published before it that a
+   * policy dropped while it waited. Checked as the worker's counts plus main's (onDropped).
+   */
+  readonly requireExactFlushCounts?: boolean;
 }
+
+/** pingInterval x maxPingOut for the drain loop: never reached here (the liveness deadline is not modelled). */
+const LIVENESS_MS = 2 ** 40;
 
 interface Conn {
   readonly id: number;
@@ -65,6 +78,17 @@ interface Ping {
   state: 'out' | 'pong' | 'rejected';
   ok: (() => void) | undefined;
   fail: ((e: unknown) => void) | undefined;
+}
+
+interface Flush {
+  readonly id: number;
+  /** The write position when flush() was called (not wrapped). */
+  readonly pos: number;
+  /** Model event sequence when it was added: skips after it count against it. */
+  readonly since: number;
+  state: 'waiting' | 'answered' | 'cancelled';
+  /** Messages before it main released unsent while it waited, as Publisher counts them (onDropped). */
+  byMain: number;
 }
 
 interface Materialized {
@@ -90,6 +114,9 @@ class FakeWire {
   }
   ping(): Promise<void> {
     return this.harness.onPing() as unknown as Promise<void>;
+  }
+  destroy(): void {
+    this.harness.fail('the liveness deadline destroyed the socket (not modelled)');
   }
 }
 
@@ -120,17 +147,21 @@ export class RingHarness {
   /** The connection the drain loop last passed on: only its PONGs release (older ones were rewound). */
   private loopConn: Conn | undefined;
   private readonly pings: Ping[] = [];
-  private now: number;
+  private readonly flushes: Flush[] = [];
+  /** Flushes the worker answered during the current step: checked once the model has caught up. */
+  private readonly answered: { id: number; expired: number; oversize: number }[] = [];
+  /** Messages the producer reported releasing unsent (RingWriter.onDropped), not yet checked. */
+  private readonly mainDrops: { pos: number; why: 'oldest' | 'expired' }[] = [];
   private drainEvents = 0;
   private oversizeEvents = 0;
-  /** Frames skipped as over max_payload, and skips of them (one per connection that met them). */
-  private readonly oversize = { frames: 0, skips: 0 };
+  /** Frames skipped as over max_payload at least once. */
+  private oversizeFrames = 0;
   private readonly wireCount = { writes: 0, bytes: 0, frames: 0, resent: 0, pings: 0 };
   private readonly steps: string[] = [];
   /** What the run exercised, so a test can show its runs are not vacuous. */
   readonly tally = {
-    ...{ crossedWrap: 0, laps: 0, accepted: 0, refusedFull: 0, refusedOther: 0, lifted: 0 },
-    ...{ resent: 0, reconnects: 0, dropped: 0, expired: 0, oversize: 0, interleaved: 0 },
+    ...{ crossedWrap: 0, laps: 0, accepted: 0, refusedFull: 0, refusedOther: 0, lifted: 0, resent: 0, reconnects: 0 },
+    ...{ dropped: 0, expiredByMain: 0, expired: 0, oversize: 0, interleaved: 0, flushed: 0, stampFromLaterLap: 0 },
   };
 
   constructor(
@@ -143,23 +174,32 @@ export class RingHarness {
     this.stats = this.views.stats;
     const start = config.start | 0;
     this.control[WRITE_POS] = this.control[CONFIRMED_POS] = this.control[SENT_POS] = start;
-    this.now = config.nowStart | 0;
-    this.control[NOW] = this.now;
+    const startOff = Math.floor((g.capacity * config.startOffPermille) / 1000) % g.capacity;
+    this.control[CONFIRMED_OFF] = startOff;
+    const now = config.nowStart | 0;
+    this.control[NOW] = now;
     const initialState = config.refuseWhileDisconnected ? State.DISCONNECTED : State.OPEN;
     this.control[STATE] = initialState;
     this.control[CONNECTION] = Connection.CONNECTING;
-    const bytes = Math.min(config.bufferBytes, g.capacity);
     const lowWaterBytes = Math.floor(config.bufferBytes * config.lowWaterMark);
     const lowWaterMessages = Math.floor(config.messages * config.lowWaterMark);
+    const writerLowWaterMessages = config.messages === 0 ? Number.MAX_SAFE_INTEGER : lowWaterMessages;
+    // As Publisher's constructor sets them up.
     this.writer = new RingWriter(this.views, {
-      bytes,
+      bytes: config.bufferBytes,
       messages: config.messages,
       lowWaterBytes,
-      lowWaterMessages: config.messages === 0 ? Number.MAX_SAFE_INTEGER : lowWaterMessages,
+      lowWaterMessages: writerLowWaterMessages,
       dropOldest: config.dropOldest,
+      maxAgeMs: config.maxBufferedAgeMs,
       refuseWhileDisconnected: config.refuseWhileDisconnected,
     });
     this.writer.onReopen = () => this.drainEvents++;
+    this.writer.onDropped = (pos, why) => {
+      this.mainDrops.push({ pos, why });
+      // Publisher.countFlushDrop: against every waiting flush published after it.
+      for (const f of this.flushes) if (f.state === 'waiting' && ((f.pos - pos) | 0) > 0) f.byMain++;
+    };
     this.reader = new RingReader(this.views);
     this.maxInFlightBytes = Math.min(config.maxInFlightBytes, Math.max(1024, Math.floor(config.bufferBytes / 2)));
     const drain: DrainSettings = {
@@ -173,22 +213,30 @@ export class RingHarness {
     this.loop = new DrainLoop(
       this.reader,
       drain,
-      { onConfirm: () => {}, onReopen: () => this.drainEvents++, onOversize: () => this.oversizeEvents++ },
+      {
+        onConfirm: () => {},
+        onReopen: () => this.drainEvents++,
+        onOversize: () => this.oversizeEvents++,
+        onFlushed: (id, expired, oversize) => this.answered.push({ id, expired, oversize }),
+      },
       config.maxPayload,
+      LIVENESS_MS,
     );
     this.wire = new FakeWire(this, config.maxPayload);
     this.model = new RingModel(
       {
         capacity: g.capacity,
-        recordCapacity: g.recordCapacity,
-        bytes,
+        bytes: config.bufferBytes,
         messages: config.messages,
         lowWaterBytes,
-        lowWaterMessages: config.messages === 0 ? Number.MAX_SAFE_INTEGER : lowWaterMessages,
+        lowWaterMessages: writerLowWaterMessages,
         dropOldest: config.dropOldest,
+        maxAgeMs: config.maxBufferedAgeMs,
       },
       config.start >>> 0,
+      startOff,
       initialState,
+      now,
     );
     this.model.onRelease = (rec) => {
       for (const id of rec.frame!.handedOn) this.conns[id]!.inFlight -= rec.len;
@@ -229,6 +277,17 @@ export class RingHarness {
         if (p !== undefined) this.answer(p);
         break;
       }
+      case 'flush':
+        this.flush();
+        break;
+      case 'flushCancel': {
+        const f = this.flushes.find((x) => x.state === 'waiting');
+        if (f !== undefined) {
+          f.state = 'cancelled';
+          this.loop.confirmation.cancelFlush(f.id);
+        }
+        break;
+      }
       case 'tick':
         this.tick(cmd.ms);
         break;
@@ -250,7 +309,7 @@ export class RingHarness {
   /**
    * After the commands: connect if needed and let the worker run and the server answer until
    * nothing is pending. Every accepted message must then be confirmed or counted as dropped or
-   * expired, exactly once, and no full state may be left standing.
+   * expired, exactly once, every flush answered, and no full state left standing.
    */
   settle(): void {
     this.steps.push('settle');
@@ -263,15 +322,15 @@ export class RingHarness {
       for (const p of out) this.answer(p);
       vi.runAllTicks();
       this.checkAll();
-      if (out.length === 0 && this.model.pendingBytes() === 0) break;
+      const flushing = this.flushes.some((f) => f.state === 'waiting');
+      if (out.length === 0 && this.model.pendingBytes() === 0 && !flushing) break;
       if (out.length === 0 && (this.reader.sentPos >>> 0) === this.control[WRITE_POS]! >>> 0) {
-        this.fail('settle: frames pending, nothing in flight and nothing left to send');
+        this.fail(`settle: nothing in flight and nothing left to send, yet ${flushing ? 'a flush waits' : 'frames are pending'}`);
       }
     }
     const m = this.model;
-    const r = m.released;
     if (m.head !== m.records.length) this.fail(`settle: ${m.records.length - m.head} records never released`);
-    if (r.confirmed + r.dropped + r.expired + r.oversize !== m.accepted) this.fail('settle: released ≠ accepted');
+    if (m.releasedMessages !== m.accepted) this.fail('settle: released ≠ accepted');
     for (const rec of m.records) {
       if (rec.frame !== undefined && rec.frame.released === undefined) this.fail(`settle: frame #${rec.frame.id} never released`);
     }
@@ -295,9 +354,10 @@ export class RingHarness {
   private publish(spec: MsgSpec): boolean {
     const m = this.materialize(spec);
     const place = this.place(m);
+    const since = this.model.seq;
     const want = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
     const ok = this.write(m);
-    this.apply(m, place, want, ok);
+    this.apply(m, place, want, ok, since);
     return ok;
   }
 
@@ -311,45 +371,51 @@ export class RingHarness {
     return this.model.placeTryWrite(m.prefix!.bytes, m.size, aligned);
   }
 
-  /** Holds the writer's answer against the model's, then moves the model (and checks STATE). */
-  private apply(m: Materialized, place: { pad: number; frame: number }, want: ReturnType<RingModel['admit']>, ok: boolean): void {
+  /** Holds the writer's answer against the model's (which has already moved), and checks what it wrote. */
+  private apply(m: Materialized, place: { pad: number; frame: number }, want: Admission, ok: boolean, since: number): void {
     const model = this.model;
     if (ok !== want.accept) {
       const why = want.accept ? 'accepted' : `refused (${want.rejection === TOO_LARGE ? 'too large' : stateName(want.rejection)})`;
       this.fail(
         `publish of a ${place.frame}-byte frame (pad ${place.pad}) returned ${ok}; the model says ${why}: pending ${model.pendingBytes()} B / ` +
-          `${model.pendingMessages()} msgs / ${model.pendingRecords()} records, STATE ${stateName(model.state)}, ` +
-          (this.connected ? 'connected' : 'not connected'),
+          `${model.pendingMessages()} msgs, STATE ${stateName(model.state)}, ${this.connected ? 'connected' : 'not connected'}`,
       );
     }
-    if (want.lifted) {
-      model.state = State.OPEN;
-      model.drains++;
-    }
     if (want.accept) {
-      if (want.dropRecords > 0) model.release(model.head + want.dropRecords, () => 'dropped');
       const first = model.records.length;
       model.commit(place.pad, place.frame, m.msg, m.declared);
-      const mask = this.views.records.length - 1;
       for (let i = first; i < model.records.length; i++) {
         const rec = model.records[i]!;
-        const got = this.views.records[i & mask]!;
-        const want = rec.frame === undefined ? -rec.len : rec.len;
-        if (got !== want) this.fail(`record ${i} holds length ${got}, the model says ${want}`);
+        const byte = this.views.lengths[lengthIndex(rec.off)]!;
+        const wantByte = rec.frame === undefined ? PAD_FRAME : Math.min(rec.len, LONG_FRAME);
+        if (byte !== wantByte) this.fail(`the length byte at offset ${rec.off} is ${byte}, the model says ${wantByte}`);
+        if (frameLengthAt(this.views, rec.off) !== rec.len) this.fail(`frameLengthAt(${rec.off}) is ${frameLengthAt(this.views, rec.off)}, the model says ${rec.len}`);
+        if (rec.frame !== undefined && this.views.stamps[stampIndex(rec.off)] !== model.now) this.fail(`frame at ${rec.off} stamped ${this.views.stamps[stampIndex(rec.off)]}, NOW is ${model.now}`);
       }
     } else {
       if (isFull(want.rejection)) this.tally.refusedFull++;
       else this.tally.refusedOther++;
       const rejection = this.writer.rejection === REJECT_TOO_LARGE ? TOO_LARGE : this.writer.rejection;
       if (rejection !== want.rejection) this.fail(`refusal reason ${rejection}, the model says ${want.rejection}`);
-      if (want.raised !== undefined) model.state = want.raised;
     }
+    this.checkMainDrops(since);
     this.checkState('publish');
+  }
+
+  /** RingWriter.onDropped: once per message the producer released unsent, with its position and cause. */
+  private checkMainDrops(since: number): void {
+    const want = this.model.records.filter(
+      (r) => r.frame?.releasedAt !== undefined && r.frame.releasedAt > since && (r.frame.released === 'dropped' || r.frame.released === 'expiredByMain'),
+    );
+    const got = this.mainDrops.splice(0);
+    const describeDrops = (l: { pos: number; why: string }[]): string => l.map((d) => `${d.why}@${d.pos >>> 0}`).join(',');
+    const expected = want.map((r) => ({ pos: r.pos >>> 0, why: r.frame!.released === 'dropped' ? 'oldest' : 'expired' }));
+    if (describeDrops(got) !== describeDrops(expected)) this.fail(`onDropped reported [${describeDrops(got)}], the model released [${describeDrops(expected)}]`);
   }
 
   /**
    * STATE against the model. Tolerated: a full state lifted at once by whoever raised it, if
-   * pending is at the low-water marks (the fix for defect 5 re-checks after raising).
+   * pending is at the low-water marks (the producer re-checks after raising: defect 5).
    */
   private checkState(where: string): void {
     const got = this.control[STATE]!;
@@ -364,10 +430,7 @@ export class RingHarness {
   }
 
   private pass(all: boolean): void {
-    if (this.conn?.alive === true && this.attached) {
-      this.loopConn = this.conn;
-      this.stampAll();
-    }
+    if (this.conn?.alive === true && this.attached) this.loopConn = this.conn;
     this.loop.kick(); // the producer's wake-up (Atomics.notify) or a confirmation
     if (all) vi.runAllTimers();
     else vi.advanceTimersToNextTimer();
@@ -394,24 +457,32 @@ export class RingHarness {
     }
   }
 
+  /** worker/index.ts tick(): NOW, the liveness deadline, and while not connected the 'expired' nudge to main. */
   private tick(ms: number): void {
-    this.now = (this.now + ms) | 0;
-    Atomics.store(this.control, NOW, this.now);
-    this.stampAll();
-    this.loop.stampNew(); // worker/index.ts tick(): store NOW, then stamp
     const model = this.model;
-    const pos = this.control[CONFIRMED_POS]! >>> 0;
-    if (pos !== (model.headPos >>> 0)) {
-      const to = model.recordAt(pos);
-      if (to === undefined || to < model.head) this.fail(`tick moved CONFIRMED_POS to ${pos}, not a record boundary ahead of ${model.headPos >>> 0}`);
-      model.release(to, (f) => {
-        if (!this.expired(f)) this.fail(`tick released frame #${f.id}, which is not expired`);
-        return 'expired';
-      });
+    model.now = (model.now + ms) | 0;
+    Atomics.store(this.control, NOW, model.now);
+    this.loop.tick(Date.now());
+    const c = this.control;
+    const maxAge = this.config.maxBufferedAgeMs;
+    if (maxAge > 0 && Atomics.load(c, CONNECTION) !== Connection.CONNECTED) {
+      const head = Atomics.load(c, CONFIRMED_POS);
+      if (head !== Atomics.load(c, WRITE_POS) && ((model.now - this.reader.stamp(Atomics.load(c, CONFIRMED_OFF))) | 0) > maxAge) {
+        // Publisher 'expired' message: releaseExpired(), then reopenIfRoom().
+        const since = model.seq;
+        this.writer.releaseExpired();
+        this.writer.reopenIfRoom();
+        model.releaseExpired();
+        if (isFull(model.state) && (this.config.dropOldest || model.writerMayLift())) {
+          model.state = State.OPEN;
+          model.drains++;
+        }
+        this.checkMainDrops(since);
+      }
     }
     if (this.options.requireExpiryWhileDisconnected === true && this.conn?.alive !== true) {
       const oldest = model.oldestFrame()?.frame;
-      if (oldest !== undefined && this.expired(oldest)) {
+      if (oldest !== undefined && model.expired(oldest)) {
         this.fail(`tick while not connected left expired frame #${oldest.id} pending (defect 3: maxBufferedAge frees no space during an outage)`);
       }
     }
@@ -456,6 +527,16 @@ export class RingHarness {
     }
   }
 
+  /** Publisher.flush(): the position published first, then the worker holds the flush and kicks. */
+  private flush(): void {
+    const id = this.flushes.length + 1;
+    const position = this.writer.position;
+    if (position !== (this.model.writePos >>> 0)) this.fail(`writer.position ${position}, the model's write position ${this.model.writePos >>> 0}`);
+    this.flushes.push({ id, pos: this.model.writePos, since: this.model.seq, state: 'waiting', byMain: 0 });
+    this.loop.confirmation.addFlush(id, position);
+    this.loop.kick();
+  }
+
   /** Resolves one PING: the drain loop releases through it if it is on the connection it serves. */
   private answer(p: Ping): void {
     p.state = 'pong';
@@ -463,24 +544,58 @@ export class RingHarness {
     const releases = p.conn === this.loopConn;
     const stateBefore = model.state;
     p.ok?.();
-    if (!releases) return;
-    if (p.recIndex > model.head) {
-      model.release(p.recIndex, (f) => this.causeOnPong(f, p));
-    }
-    // The worker checks the low-water marks after each confirmation (README "The full flag").
-    if (isFull(stateBefore) && stateBefore === model.state) {
-      const got = this.control[STATE]!;
-      const recordCap = stateBefore === State.FULL_MESSAGES && this.config.messages === 0;
-      if (got === State.OPEN) {
-        if (!(model.belowLowWater() && (!recordCap || model.writerMayLift()))) {
-          const pending = `${model.pendingBytes()} B, ${model.pendingMessages()} msgs`;
-          this.fail(`PONG: the worker lifted ${stateName(stateBefore)} above the low-water marks (pending ${pending})`);
-        }
-        model.state = State.OPEN;
-        model.drains++;
-      } else if (model.belowLowWater() && !recordCap) {
+    if (releases) {
+      if (p.recIndex > model.head) model.release(p.recIndex, (f) => this.causeOnPong(f, p));
+      // The worker checks the low-water marks after each confirmation (README "The full flag").
+      if (isFull(stateBefore) && stateBefore === model.state) {
+        const got = this.control[STATE]!;
         const pending = `${model.pendingBytes()} B, ${model.pendingMessages()} msgs`;
-        this.fail(`PONG: pending fell to the low-water marks (${pending}) but ${stateName(got)} stays: no 'drain'`);
+        if (got === State.OPEN) {
+          if (!model.belowLowWater()) this.fail(`PONG: the worker lifted ${stateName(stateBefore)} above the low-water marks (pending ${pending})`);
+          model.state = State.OPEN;
+          model.drains++;
+        } else if (model.belowLowWater()) {
+          this.fail(`PONG: pending fell to the low-water marks (${pending}) but ${stateName(got)} stays: no 'drain'`);
+        }
+      }
+    }
+    this.checkFlushes();
+  }
+
+  /**
+   * Flushes the worker answered: only once every message published before it was confirmed by a
+   * PONG or dropped, reporting (README) the ones a policy dropped while it waited: here the
+   * worker's skips (expired, over max_payload) of those messages after the flush was added.
+   */
+  private checkFlushes(): void {
+    const model = this.model;
+    for (const a of this.answered.splice(0)) {
+      const f = this.flushes[a.id - 1];
+      if (f === undefined || f.state !== 'waiting') this.fail(`flush ${a.id} answered though it is ${f?.state ?? 'unknown'}`);
+      f.state = 'answered';
+      this.tally.flushed++;
+      if (model.headPos < f.pos) {
+        const first = model.oldestFrame()?.frame;
+        this.fail(`flush ${f.id} answered while frame #${first?.id} published before it is neither confirmed nor dropped (defect 4)`);
+      }
+      if (this.options.requireExactFlushCounts !== true) continue;
+      // Dropped while it waited: released unsent by main after it was added, or skipped by the
+      // worker (first time) after it was added and then released as skipped.
+      let dropped = 0;
+      for (const r of model.records) {
+        if (r.pos >= f.pos) break;
+        const fr = r.frame;
+        if (fr === undefined) continue;
+        const byMain = (fr.released === 'dropped' || fr.released === 'expiredByMain') && fr.releasedAt! > f.since;
+        const byWorker = (fr.released === 'expired' || fr.released === 'oversize') && fr.firstSkip !== undefined && fr.firstSkip > f.since;
+        if (byMain || byWorker) dropped++;
+      }
+      const reported = a.expired + a.oversize + f.byMain;
+      if (reported !== dropped) {
+        this.fail(
+          `flush ${f.id} reports ${reported} dropped (worker: ${a.expired} expired, ${a.oversize} oversize; main: ${f.byMain}); ` +
+            `${dropped} of the messages before it were dropped while it waited (defect 4)`,
+        );
       }
     }
   }
@@ -510,8 +625,9 @@ export class RingHarness {
     );
     this.tally.interleaved += interleaved ? 1 : 0;
     // Linearised as: the worker's reconnect and resend, then the publish (it cannot go first: its drop came after them).
+    const since = this.model.seq;
     const want = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
-    this.apply(m, place, want, ok);
+    this.apply(m, place, want, ok, since);
     if (!interleaved) {
       this.connect(true);
       this.pass(true);
@@ -522,37 +638,30 @@ export class RingHarness {
   private racyFull(spec: MsgSpec): void {
     const m = this.materialize(spec);
     const place = this.place(m);
+    const since = this.model.seq;
     const want = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
+    const raised = !want.accept && want.raised !== undefined;
+    if (raised) this.model.state = State.OPEN; // raised only at the compare-and-swap the PONGs come before
     const pongAll = (): void => {
-      for (const p of this.pings.filter((x) => x.state === 'out' && x.conn === this.conn)) this.answer(p);
+      for (const p of this.pings.filter((x) => x.state === 'out' && x.conn === this.conn && x.conn.alive)) this.answer(p);
     };
     const { result: ok, interleaved } = interleave(
-      (ta, index, expected, replacement) =>
-        ta === this.control && index === STATE && expected === State.OPEN && isFull(replacement),
+      (ta, index, expected, replacement) => ta === this.control && index === STATE && expected === State.OPEN && isFull(replacement),
       pongAll,
       () => this.write(m),
     );
     this.tally.interleaved += interleaved ? 1 : 0;
-    if (!interleaved) {
-      this.apply(m, place, want, ok);
-      pongAll();
-      return;
-    }
-    if (want.accept || want.raised === undefined) this.fail('racyFull: the writer raised FULL where the model accepts');
-    if (ok) {
-      // A fix may retry after its re-check: then it must fit now.
-      const again = this.model.admit(place.pad, place.frame, this.connected, this.config.refuseWhileDisconnected);
-      this.apply(m, place, again, ok);
-      return;
-    }
-    this.apply(m, place, want, ok);
+    if (raised) this.model.state = want.raised;
+    if (interleaved && !raised) this.fail('racyFull: the writer raised FULL where the model accepts');
+    this.apply(m, place, want, ok, since);
+    if (!interleaved) pongAll();
   }
 
   // ---- the fake socket ----
 
   onWrite(frames: Uint8Array): void {
     const c = this.conn;
-    if (c === undefined || !c.alive || !this.wire.ready) this.fail('bytes handed to a socket that is not connected');
+    if (c === undefined || !c.alive || !this.wire.ready) return this.fail('bytes handed to a socket that is not connected');
     const ring = this.views.bytes;
     if (frames.buffer !== ring.buffer || frames.byteOffset < ring.byteOffset || frames.byteOffset + frames.length > ring.byteOffset + ring.length) {
       this.fail('a write that is not a view of the ring');
@@ -571,27 +680,28 @@ export class RingHarness {
     this.wireCount.writes++;
     this.wireCount.bytes += frames.length;
     const model = this.model;
-    const cap = model.limits.capacity;
     const offset = frames.byteOffset - ring.byteOffset;
     let i = Math.max(c.cursor ?? model.head, model.head);
     // The frames skipped since the last write must be padding, expired, or over max_payload.
-    while (i < model.records.length && model.records[i]!.pos % cap !== offset) this.skip(c, i++);
+    while (i < model.records.length && model.records[i]!.off !== offset) this.skip(c, i++);
     let at = 0;
     for (const f of parsed) {
       const rec = model.records[i];
-      if (rec?.frame === undefined) this.fail(`connection ${c.id}: handed over bytes at ring offset ${offset + at} that are no pending frame`);
+      if (rec?.frame === undefined) return this.fail(`connection ${c.id}: handed over bytes at ring offset ${offset + at} that are no pending frame`);
       const frame = rec.frame;
       if (f.end - at !== rec.len) this.fail(`connection ${c.id}: frame #${frame.id} is ${f.end - at} bytes on the wire, ${rec.len} in the ring`);
       const diff = messageDifference(f, frame.msg);
       if (diff !== undefined) this.fail(`connection ${c.id}: frame #${frame.id}: ${diff}`);
-      const why = model.skipCause(frame, this.now, this.config.maxBufferedAgeMs, this.config.maxPayload, rec.len);
+      const why = model.skipCause(frame, this.config.maxPayload, rec.len);
       if (why !== undefined) this.fail(`connection ${c.id}: frame #${frame.id} handed over though ${why}`);
       if (c.inFlight >= this.maxInFlightBytes) {
         this.fail(`connection ${c.id}: frame #${frame.id} handed over with ${c.inFlight} bytes already in flight (window ${this.maxInFlightBytes})`);
       }
       c.inFlight += rec.len;
       if (frame.handedOn.has(c.id)) this.fail(`connection ${c.id}: frame #${frame.id} handed over twice on one connection`);
-      if (frame.handedOn.size > 0) this.wireCount.resent++;
+      // A resend: passed over before, on a socket that died. Not only handed over: a frame skipped
+      // as expired can be sent later, when a younger frame in its 256-byte block renews the stamp.
+      if (frame.handedOn.size > 0 || frame.skippedOn.size > 0) this.wireCount.resent++;
       frame.handedOn.add(c.id);
       this.wireCount.frames++;
       if (rec.pos >= 2 ** 32) this.tally.crossedWrap = 1;
@@ -608,7 +718,7 @@ export class RingHarness {
     const from = Math.max(c.cursor ?? model.head, model.head);
     const to = model.recordAt(this.reader.sentPos, model.head);
     if (to === undefined || to < from) {
-      this.fail(`PING after position ${this.reader.sentPos >>> 0}, which is not a record boundary at or after the last frame handed over`);
+      return this.fail(`PING after position ${this.reader.sentPos >>> 0}, which is not a record boundary at or after the last frame handed over`);
     }
     for (let i = from; i < to; i++) this.skip(c, i);
     c.cursor = to;
@@ -621,14 +731,14 @@ export class RingHarness {
   /** Record `i` was passed over on connection `c`: it must be padding or a frame that may not be sent. */
   private skip(c: Conn, i: number): void {
     const rec = this.model.records[i]!;
-    if (rec.frame === undefined) return;
-    const why = this.model.skipCause(rec.frame, this.now, this.config.maxBufferedAgeMs, this.config.maxPayload, rec.len);
-    if (why === undefined) this.fail(`connection ${c.id}: frame #${rec.frame.id} skipped though neither expired nor over max_payload`);
-    if (why === 'oversize' && !rec.frame.skippedOn.has(c.id)) {
-      this.oversize.skips++;
-      if (![...rec.frame.skippedOn.values()].includes('oversize')) this.oversize.frames++;
-    }
-    rec.frame.skippedOn.set(c.id, why);
+    const f = rec.frame;
+    if (f === undefined) return;
+    const why = this.model.skipCause(f, this.config.maxPayload, rec.len);
+    if (why === undefined) this.fail(`connection ${c.id}: frame #${f.id} skipped though neither expired nor over max_payload`);
+    if (f.skippedOn.has(c.id)) return;
+    if (why === 'oversize' && ![...f.skippedOn.values()].includes('oversize')) this.oversizeFrames++;
+    f.skippedOn.set(c.id, why);
+    f.firstSkip ??= ++this.model.seq;
   }
 
   // ---- checks ----
@@ -644,9 +754,10 @@ export class RingHarness {
     eq('ACCEPTED_MSGS', c[ACCEPTED_MSGS]!, model.accepted | 0);
     eq('accepted', this.writer.acceptedMessages, model.accepted);
     eq('CONFIRMED_POS', u32(c[CONFIRMED_POS]!), u32(model.headPos));
-    eq('CONFIRMED_RECS', c[CONFIRMED_RECS]!, model.head | 0);
+    eq('CONFIRMED_OFF', c[CONFIRMED_OFF]!, model.headOff);
     eq('RELEASED_MSGS', c[RELEASED_MSGS]!, model.releasedMessages | 0);
     eq('droppedOldest', this.writer.droppedOldest, model.released.dropped);
+    eq('writer expired', this.writer.expired, model.released.expiredByMain);
     eq('stats CONFIRMED_MSGS', this.stats[Stat.CONFIRMED_MSGS]!, model.released.confirmed);
     eq('stats EXPIRED', this.stats[Stat.EXPIRED]!, model.released.expired);
     eq('stats DROPPED_OVERSIZE', this.stats[Stat.DROPPED_OVERSIZE]!, model.released.oversize);
@@ -655,11 +766,25 @@ export class RingHarness {
     eq('stats WRITES', this.stats[Stat.WRITES]!, this.wireCount.writes);
     eq('stats PINGS', this.stats[Stat.PINGS]!, this.wireCount.pings);
     eq('stats RESENT_MSGS', this.stats[Stat.RESENT_MSGS]!, this.wireCount.resent);
+    eq('stats FLUSHES_WAITING', this.stats[Stat.FLUSHES_WAITING] ?? 0, this.flushes.filter((f) => f.state === 'waiting').length);
     eq('writer pendingBytes()', this.writer.pendingBytes(), model.pendingBytes());
     eq('writer pendingMessages()', this.writer.pendingMessages(), model.pendingMessages());
+    const walk = this.writer.walkPending();
+    eq('walkPending() frames', walk.frames, model.pendingMessages());
+    eq('walkPending() bytes', walk.bytes, model.pendingBytes());
     eq("'drain' events", this.drainEvents, model.drains);
-    if (this.options.requireOneOversizeEvent === true) eq('MAX_PAYLOAD_EXCEEDED events', this.oversizeEvents, this.oversize.frames);
-    else eq('MAX_PAYLOAD_EXCEEDED events (one per skip)', this.oversizeEvents, this.oversize.skips);
+    eq('MAX_PAYLOAD_EXCEEDED events (one per frame)', this.oversizeEvents, this.oversizeFrames);
+    const oldest = model.oldestFrame();
+    if (oldest !== undefined) {
+      const ring = model.ringStamp(oldest.off);
+      eq('oldestAgeMs()', this.writer.oldestAgeMs(), Math.max(0, (model.now - ring.stamp) | 0));
+      if (ring.stampFromLaterLap(oldest.frame!)) {
+        this.tally.stampFromLaterLap = 1;
+        if (this.options.requireStampOfOwnLap === true) {
+          this.fail(`frame #${oldest.frame!.id} at offset ${oldest.off} carries the stamp of a frame a later lap wrote into its 256-byte block`);
+        }
+      }
+    } else eq('oldestAgeMs()', this.writer.oldestAgeMs(), 0);
     const sent = u32(c[SENT_POS]!);
     const confirmed = u32(c[CONFIRMED_POS]!);
     if (this.conn?.alive === true && this.loopConn === this.conn && u32(sent - confirmed) > u32(c[WRITE_POS]! - confirmed)) {
@@ -669,13 +794,11 @@ export class RingHarness {
     const limits = model.limits;
     if (model.pendingFrameBytes() > limits.bytes) this.fail(`${model.pendingFrameBytes()} frame bytes pending, limit ${limits.bytes}`);
     // Frames must not overlap in memory: from the oldest pending frame (a leading pad covers free space) to the write position.
-    const oldest = model.oldestFrame();
     const span = oldest === undefined ? 0 : model.writePos - oldest.pos;
     if (span > limits.capacity) this.fail(`pending frames span ${span} bytes of a ${limits.capacity}-byte ring`);
     if (limits.messages !== 0 && model.pendingMessages() > limits.messages) {
       this.fail(`${model.pendingMessages()} messages pending, limit ${limits.messages}`);
     }
-    if (model.pendingRecords() > limits.recordCapacity - 1) this.fail(`${model.pendingRecords()} records pending, ${limits.recordCapacity} slots`);
     this.checkState('after the step');
     const t = this.tally;
     t.laps = (model.writePos - model.start) / limits.capacity;
@@ -684,26 +807,13 @@ export class RingHarness {
     t.resent = this.wireCount.resent;
     t.reconnects = Math.max(0, this.conns.length - 1);
     t.dropped = model.released.dropped;
+    t.expiredByMain = model.released.expiredByMain;
     t.expired = model.released.expired;
     t.oversize = model.released.oversize;
   }
 
   private get connected(): boolean {
     return Atomics.load(this.control, CONNECTION) === Connection.CONNECTED;
-  }
-
-  private stampAll(): void {
-    const model = this.model;
-    for (let i = model.records.length - 1; i >= model.head; i--) {
-      const f = model.records[i]!.frame;
-      if (f === undefined) continue;
-      if (f.stamp !== undefined) break;
-      f.stamp = this.now;
-    }
-  }
-
-  private expired(f: Frame): boolean {
-    return this.config.maxBufferedAgeMs > 0 && f.stamp !== undefined && ((this.now - f.stamp) | 0) > this.config.maxBufferedAgeMs;
   }
 
   /** Messages built from specs (a flood repeats one): all but tail-fitted sizes depend on the spec alone. */
@@ -754,7 +864,7 @@ export class RingHarness {
 
   /** The payload size that makes this message's frame (without alignment spaces) end `past` bytes after the ring's end. */
   private sizeEndingAt(past: number, subject: string, reply: string | undefined, headers: Uint8Array | undefined): number {
-    const tail = this.model.limits.capacity - (this.model.writePos % this.model.limits.capacity);
+    const tail = this.model.limits.capacity - this.model.writeOff;
     const plain = reply === undefined && headers === undefined;
     // Frame = fixed bytes + the digits of the size on the control line (HPUB: header + payload) + payload.
     const fixed = plain
