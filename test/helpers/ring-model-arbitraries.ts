@@ -4,7 +4,16 @@
  * from a seed, so counterexamples print short and shrink well.
  */
 import fc from 'fast-check';
-import { HEADERS, REPLIES, SUBJECTS, type Command, type ModelConfig, type MsgSpec, type PayloadSpec, type SizeSpec } from './ring-model-commands.js';
+import {
+  HEADERS,
+  REPLIES,
+  SUBJECTS,
+  type Command,
+  type ModelConfig,
+  type MsgSpec,
+  type PayloadSpec,
+  type SizeSpec,
+} from './ring-model-commands.js';
 
 const MiB = 1024 * 1024;
 
@@ -45,27 +54,36 @@ export interface ConfigChoices {
 }
 
 export function configArb(choices: ConfigChoices = {}): fc.Arbitrary<ModelConfig> {
-  return fc.record({
-    bufferBytes: fc.oneof(
-      { weight: 3, arbitrary: fc.constant(64 * 1024) },
-      { weight: 2, arbitrary: fc.integer({ min: 256, max: 64 * 1024 }) },
-      { weight: 1, arbitrary: fc.integer({ min: 64 * 1024 + 1, max: 128 * 1024 }) },
-    ),
-    messages:
-      choices.messages ?? fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 300 })),
-    lowWaterMark: fc.oneof(fc.constant(0.5), fc.constant(0), fc.double({ min: 0, max: 0.99, noNaN: true })),
-    maxInFlightBytes: fc.oneof(fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 1024, max: 4 * MiB })),
-    maxWriteBytes: fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.constant(256 * 1024)),
-    maxBufferedAgeMs: choices.maxBufferedAgeMs ?? fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 100 })),
-    maxPayload: fc.oneof({ weight: 3, arbitrary: fc.constant(MiB) }, fc.integer({ min: 0, max: 4000 })),
-    dropOldest: choices.dropOldest ?? fc.boolean(),
-    refuseWhileDisconnected: choices.refuseWhileDisconnected ?? fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, fc.constant(true)),
-    // Near 2^32 so the position wrap is crossed (test/unit/ring.test.ts, test/integration/wrap.test.ts), sometimes anywhere.
-    start: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 150_000 }).map((d) => 2 ** 32 - d) }, fc.integer({ min: 0, max: 2 ** 32 - 1 })),
-    startOffPermille: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999 }), fc.integer({ min: 990, max: 999 })),
-    // The coarse clock is Int32: sometimes just below its wrap.
-    nowStart: choices.nowStart ?? fc.oneof(fc.constant(0), fc.integer({ min: 2 ** 31 - 3000, max: 2 ** 31 - 1 })),
-  }).filter((c) => choices.zeroMessageLowWater === true || !(c.messages > 0 && c.lowWaterMark > 0 && Math.floor(c.messages * c.lowWaterMark) === 0));
+  return fc
+    .record({
+      bufferBytes: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(64 * 1024) },
+        { weight: 2, arbitrary: fc.integer({ min: 256, max: 64 * 1024 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 64 * 1024 + 1, max: 128 * 1024 }) },
+      ),
+      messages:
+        choices.messages ??
+        fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 300 })),
+      lowWaterMark: fc.oneof(fc.constant(0.5), fc.constant(0), fc.double({ min: 0, max: 0.99, noNaN: true })),
+      maxInFlightBytes: fc.oneof(fc.integer({ min: 64, max: 4096 }), fc.integer({ min: 1024, max: 4 * MiB })),
+      maxWriteBytes: fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.constant(256 * 1024)),
+      maxBufferedAgeMs: choices.maxBufferedAgeMs ?? fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 100 })),
+      maxPayload: fc.oneof({ weight: 3, arbitrary: fc.constant(MiB) }, fc.integer({ min: 0, max: 4000 })),
+      dropOldest: choices.dropOldest ?? fc.boolean(),
+      refuseWhileDisconnected: choices.refuseWhileDisconnected ?? fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, fc.constant(true)),
+      // Near 2^32 so the position wrap is crossed (test/unit/ring.test.ts, test/integration/wrap.test.ts), sometimes anywhere.
+      start: fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 1, max: 150_000 }).map((d) => 2 ** 32 - d) },
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+      ),
+      startOffPermille: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 999 }), fc.integer({ min: 990, max: 999 })),
+      // The coarse clock is Int32: sometimes just below its wrap.
+      nowStart: choices.nowStart ?? fc.oneof(fc.constant(0), fc.integer({ min: 2 ** 31 - 3000, max: 2 ** 31 - 1 })),
+    })
+    .filter(
+      (c) =>
+        choices.zeroMessageLowWater === true || !(c.messages > 0 && c.lowWaterMark > 0 && Math.floor(c.messages * c.lowWaterMark) === 0),
+    );
 }
 
 export type CommandKind = Command['t'];
@@ -74,13 +92,20 @@ export type CommandKind = Command['t'];
 export function commandArb(kinds: readonly CommandKind[]): fc.Arbitrary<Command> {
   const all: { kind: CommandKind; weight: number; arbitrary: fc.Arbitrary<Command> }[] = [
     { kind: 'publish', weight: 12, arbitrary: msgArb.map((msg) => ({ t: 'publish', msg })) },
-    { kind: 'burst', weight: 2, arbitrary: fc.array(msgArb, { minLength: 2, maxLength: 40, size: 'max' }).map((msgs) => ({ t: 'burst', msgs })) },
+    {
+      kind: 'burst',
+      weight: 2,
+      arbitrary: fc.array(msgArb, { minLength: 2, maxLength: 40, size: 'max' }).map((msgs) => ({ t: 'burst', msgs })),
+    },
     {
       kind: 'flood',
       weight: 1,
       arbitrary: fc
         .record({ n: fc.integer({ min: 1, max: 5000 }), subject: fc.nat(SUBJECTS.length - 1) })
-        .map(({ n, subject }) => ({ n, msg: { subject, reply: -1, headers: -1, payload: { kind: 'bytes' as const, size: { abs: 0 }, seed: 0, offset: 0 } } }))
+        .map(({ n, subject }) => ({
+          n,
+          msg: { subject, reply: -1, headers: -1, payload: { kind: 'bytes' as const, size: { abs: 0 }, seed: 0, offset: 0 } },
+        }))
         .map(({ n, msg }) => ({ t: 'flood', n, msg })),
     },
     { kind: 'pass', weight: 7, arbitrary: fc.boolean().map((all) => ({ t: 'pass', all })) },
@@ -89,7 +114,9 @@ export function commandArb(kinds: readonly CommandKind[]): fc.Arbitrary<Command>
     {
       kind: 'connect',
       weight: 3,
-      arbitrary: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, fc.constant(false)).map((rejectStale) => ({ t: 'connect', rejectStale })),
+      arbitrary: fc
+        .oneof({ weight: 3, arbitrary: fc.constant(true) }, fc.constant(false))
+        .map((rejectStale) => ({ t: 'connect', rejectStale })),
     },
     { kind: 'latePong', weight: 1, arbitrary: fc.constant({ t: 'latePong' }) },
     { kind: 'flush', weight: 2, arbitrary: fc.constant({ t: 'flush' }) },

@@ -40,7 +40,16 @@ import { DrainLoop } from '../../worker/drain-loop.js';
 import type { NatsWire } from '../../worker/nats-wire.js';
 import { RingReader } from '../../worker/ring-reader.js';
 import { HEADERS, REPLIES, SUBJECTS, type Command, type ModelConfig, type MsgSpec } from './ring-model-commands.js';
-import { RingModel, TOO_LARGE, messageDifference, parseFrames, type Admission, type Frame, type Msg, type ReleaseCause } from './ring-model.js';
+import {
+  RingModel,
+  TOO_LARGE,
+  messageDifference,
+  parseFrames,
+  type Admission,
+  type Frame,
+  type Msg,
+  type ReleaseCause,
+} from './ring-model.js';
 
 export class ModelViolation extends Error {
   override name = 'ModelViolation';
@@ -123,6 +132,7 @@ class FakeWire {
 /** A synchronous thenable: the step that answers the PING runs the drain loop's callback at once. */
 class PingAnswer {
   constructor(private readonly ping: Ping) {}
+  // biome-ignore lint/suspicious/noThenProperty: a synchronous thenable stands in for the PONG's promise
   then(ok: () => void, fail: (e: unknown) => void): void {
     this.ping.ok = ok;
     this.ping.fail = fail;
@@ -324,7 +334,7 @@ export class RingHarness {
       this.checkAll();
       const flushing = this.flushes.some((f) => f.state === 'waiting');
       if (out.length === 0 && this.model.pendingBytes() === 0 && !flushing) break;
-      if (out.length === 0 && (this.reader.sentPos >>> 0) === this.control[WRITE_POS]! >>> 0) {
+      if (out.length === 0 && this.reader.sentPos >>> 0 === this.control[WRITE_POS]! >>> 0) {
         this.fail(`settle: nothing in flight and nothing left to send, yet ${flushing ? 'a flush waits' : 'frames are pending'}`);
       }
     }
@@ -389,8 +399,10 @@ export class RingHarness {
         const byte = this.views.lengths[lengthIndex(rec.off)]!;
         const wantByte = rec.frame === undefined ? PAD_FRAME : Math.min(rec.len, LONG_FRAME);
         if (byte !== wantByte) this.fail(`the length byte at offset ${rec.off} is ${byte}, the model says ${wantByte}`);
-        if (frameLengthAt(this.views, rec.off) !== rec.len) this.fail(`frameLengthAt(${rec.off}) is ${frameLengthAt(this.views, rec.off)}, the model says ${rec.len}`);
-        if (rec.frame !== undefined && this.views.stamps[stampIndex(rec.off)] !== model.now) this.fail(`frame at ${rec.off} stamped ${this.views.stamps[stampIndex(rec.off)]}, NOW is ${model.now}`);
+        if (frameLengthAt(this.views, rec.off) !== rec.len)
+          this.fail(`frameLengthAt(${rec.off}) is ${frameLengthAt(this.views, rec.off)}, the model says ${rec.len}`);
+        if (rec.frame !== undefined && this.views.stamps[stampIndex(rec.off)] !== model.now)
+          this.fail(`frame at ${rec.off} stamped ${this.views.stamps[stampIndex(rec.off)]}, NOW is ${model.now}`);
       }
     } else {
       if (isFull(want.rejection)) this.tally.refusedFull++;
@@ -405,12 +417,16 @@ export class RingHarness {
   /** RingWriter.onDropped: once per message the producer released unsent, with its position and cause. */
   private checkMainDrops(since: number): void {
     const want = this.model.records.filter(
-      (r) => r.frame?.releasedAt !== undefined && r.frame.releasedAt > since && (r.frame.released === 'dropped' || r.frame.released === 'expiredByMain'),
+      (r) =>
+        r.frame?.releasedAt !== undefined &&
+        r.frame.releasedAt > since &&
+        (r.frame.released === 'dropped' || r.frame.released === 'expiredByMain'),
     );
     const got = this.mainDrops.splice(0);
     const describeDrops = (l: { pos: number; why: string }[]): string => l.map((d) => `${d.why}@${d.pos >>> 0}`).join(',');
     const expected = want.map((r) => ({ pos: r.pos >>> 0, why: r.frame!.released === 'dropped' ? 'oldest' : 'expired' }));
-    if (describeDrops(got) !== describeDrops(expected)) this.fail(`onDropped reported [${describeDrops(got)}], the model released [${describeDrops(expected)}]`);
+    if (describeDrops(got) !== describeDrops(expected))
+      this.fail(`onDropped reported [${describeDrops(got)}], the model released [${describeDrops(expected)}]`);
   }
 
   /**
@@ -483,7 +499,9 @@ export class RingHarness {
     if (this.options.requireExpiryWhileDisconnected === true && this.conn?.alive !== true) {
       const oldest = model.oldestFrame()?.frame;
       if (oldest !== undefined && model.expired(oldest)) {
-        this.fail(`tick while not connected left expired frame #${oldest.id} pending (defect 3: maxBufferedAge frees no space during an outage)`);
+        this.fail(
+          `tick while not connected left expired frame #${oldest.id} pending (defect 3: maxBufferedAge frees no space during an outage)`,
+        );
       }
     }
   }
@@ -531,7 +549,8 @@ export class RingHarness {
   private flush(): void {
     const id = this.flushes.length + 1;
     const position = this.writer.position;
-    if (position !== (this.model.writePos >>> 0)) this.fail(`writer.position ${position}, the model's write position ${this.model.writePos >>> 0}`);
+    if (position !== this.model.writePos >>> 0)
+      this.fail(`writer.position ${position}, the model's write position ${this.model.writePos >>> 0}`);
     this.flushes.push({ id, pos: this.model.writePos, since: this.model.seq, state: 'waiting', byMain: 0 });
     this.loop.confirmation.addFlush(id, position);
     this.loop.kick();
@@ -551,7 +570,8 @@ export class RingHarness {
         const got = this.control[STATE]!;
         const pending = `${model.pendingBytes()} B, ${model.pendingMessages()} msgs`;
         if (got === State.OPEN) {
-          if (!model.belowLowWater()) this.fail(`PONG: the worker lifted ${stateName(stateBefore)} above the low-water marks (pending ${pending})`);
+          if (!model.belowLowWater())
+            this.fail(`PONG: the worker lifted ${stateName(stateBefore)} above the low-water marks (pending ${pending})`);
           model.state = State.OPEN;
           model.drains++;
         } else if (model.belowLowWater()) {
@@ -663,7 +683,11 @@ export class RingHarness {
     const c = this.conn;
     if (c === undefined || !c.alive || !this.wire.ready) return this.fail('bytes handed to a socket that is not connected');
     const ring = this.views.bytes;
-    if (frames.buffer !== ring.buffer || frames.byteOffset < ring.byteOffset || frames.byteOffset + frames.length > ring.byteOffset + ring.length) {
+    if (
+      frames.buffer !== ring.buffer ||
+      frames.byteOffset < ring.byteOffset ||
+      frames.byteOffset + frames.length > ring.byteOffset + ring.length
+    ) {
       this.fail('a write that is not a view of the ring');
     }
     const parsed = (() => {
@@ -687,15 +711,19 @@ export class RingHarness {
     let at = 0;
     for (const f of parsed) {
       const rec = model.records[i];
-      if (rec?.frame === undefined) return this.fail(`connection ${c.id}: handed over bytes at ring offset ${offset + at} that are no pending frame`);
+      if (rec?.frame === undefined)
+        return this.fail(`connection ${c.id}: handed over bytes at ring offset ${offset + at} that are no pending frame`);
       const frame = rec.frame;
-      if (f.end - at !== rec.len) this.fail(`connection ${c.id}: frame #${frame.id} is ${f.end - at} bytes on the wire, ${rec.len} in the ring`);
+      if (f.end - at !== rec.len)
+        this.fail(`connection ${c.id}: frame #${frame.id} is ${f.end - at} bytes on the wire, ${rec.len} in the ring`);
       const diff = messageDifference(f, frame.msg);
       if (diff !== undefined) this.fail(`connection ${c.id}: frame #${frame.id}: ${diff}`);
       const why = model.skipCause(frame, this.config.maxPayload, rec.len);
       if (why !== undefined) this.fail(`connection ${c.id}: frame #${frame.id} handed over though ${why}`);
       if (c.inFlight >= this.maxInFlightBytes) {
-        this.fail(`connection ${c.id}: frame #${frame.id} handed over with ${c.inFlight} bytes already in flight (window ${this.maxInFlightBytes})`);
+        this.fail(
+          `connection ${c.id}: frame #${frame.id} handed over with ${c.inFlight} bytes already in flight (window ${this.maxInFlightBytes})`,
+        );
       }
       c.inFlight += rec.len;
       if (frame.handedOn.has(c.id)) this.fail(`connection ${c.id}: frame #${frame.id} handed over twice on one connection`);
@@ -718,7 +746,9 @@ export class RingHarness {
     const from = Math.max(c.cursor ?? model.head, model.head);
     const to = model.recordAt(this.reader.sentPos, model.head);
     if (to === undefined || to < from) {
-      return this.fail(`PING after position ${this.reader.sentPos >>> 0}, which is not a record boundary at or after the last frame handed over`);
+      return this.fail(
+        `PING after position ${this.reader.sentPos >>> 0}, which is not a record boundary at or after the last frame handed over`,
+      );
     }
     for (let i = from; i < to; i++) this.skip(c, i);
     c.cursor = to;
@@ -781,7 +811,9 @@ export class RingHarness {
       if (ring.stampFromLaterLap(oldest.frame!)) {
         this.tally.stampFromLaterLap = 1;
         if (this.options.requireStampOfOwnLap === true) {
-          this.fail(`frame #${oldest.frame!.id} at offset ${oldest.off} carries the stamp of a frame a later lap wrote into its 256-byte block`);
+          this.fail(
+            `frame #${oldest.frame!.id} at offset ${oldest.off} carries the stamp of a frame a later lap wrote into its 256-byte block`,
+          );
         }
       }
     } else eq('oldestAgeMs()', this.writer.oldestAgeMs(), 0);

@@ -186,7 +186,10 @@ export class RingModel {
    * pending messages ≤ lowWaterMark × the message limit".
    */
   belowLowWater(): boolean {
-    return this.pendingBytes() <= this.limits.lowWaterBytes && (this.limits.messages === 0 || this.pendingMessages() <= this.limits.lowWaterMessages);
+    return (
+      this.pendingBytes() <= this.limits.lowWaterBytes &&
+      (this.limits.messages === 0 || this.pendingMessages() <= this.limits.lowWaterMessages)
+    );
   }
 
   /**
@@ -212,7 +215,7 @@ export class RingModel {
     const pendingBefore = this.pendingBytes();
     if (this.limits.maxAgeMs > 0 && !connected && this.releaseExpired() > 0 && !this.exceeds(pad, frame)) return { accept: true, lifted };
     if (dropping) {
-      this.releaseHead((f, i) => (void f, this.exceeds(pad, frame, i)), 'dropped');
+      this.releaseHead((_f, i) => this.exceeds(pad, frame, i), 'dropped');
       if (!this.exceeds(pad, frame)) return { accept: true, lifted };
     }
     const full = this.bytesExceed(pendingBefore, pad, frame) ? State.FULL_BYTES : State.FULL_MESSAGES;
@@ -269,7 +272,8 @@ export class RingModel {
 
   /** Releases records [head, to); frames take `cause(frame)`. */
   release(to: number, cause: (f: Frame) => ReleaseCause): void {
-    if (to > this.records.length || to < this.head) throw new Error(`model: release to record ${to} outside [${this.head}, ${this.records.length}]`);
+    if (to > this.records.length || to < this.head)
+      throw new Error(`model: release to record ${to} outside [${this.head}, ${this.records.length}]`);
     for (; this.head < to; this.head++) {
       const rec = this.records[this.head]!;
       const f = rec.frame;
@@ -373,8 +377,10 @@ export function parseFrames(buf: Uint8Array): ParsedFrame[] {
 export function messageDifference(got: Msg, want: Msg): string | undefined {
   if (got.subject !== want.subject) return `subject ${JSON.stringify(got.subject)} instead of ${JSON.stringify(want.subject)}`;
   if (got.reply !== want.reply) return `reply ${JSON.stringify(got.reply)} instead of ${JSON.stringify(want.reply)}`;
-  if ((got.headers === undefined) !== (want.headers === undefined)) return `headers ${got.headers === undefined ? 'missing' : 'unexpected'}`;
-  if (got.headers !== undefined && want.headers !== undefined && Buffer.compare(got.headers, want.headers) !== 0) return 'header bytes differ';
+  if ((got.headers === undefined) !== (want.headers === undefined))
+    return `headers ${got.headers === undefined ? 'missing' : 'unexpected'}`;
+  if (got.headers !== undefined && want.headers !== undefined && Buffer.compare(got.headers, want.headers) !== 0)
+    return 'header bytes differ';
   if (Buffer.compare(got.payload, want.payload) !== 0) return `payload differs (${got.payload.length} bytes, want ${want.payload.length})`;
   return undefined;
 }

@@ -24,7 +24,10 @@ interface Scenario {
 /** Random commands; close() at most once, among the last few (after it, publishes only refuse). */
 function scenarioArb(choices: ConfigChoices, kinds: readonly CommandKind[], maxCommands = 120): fc.Arbitrary<Scenario> {
   const commands = fc
-    .tuple(fc.array(commandArb(kinds.filter((k) => k !== 'close')), { maxLength: maxCommands, size: 'max' }), fc.option(fc.nat(10), { freq: 3 }))
+    .tuple(
+      fc.array(commandArb(kinds.filter((k) => k !== 'close')), { maxLength: maxCommands, size: 'max' }),
+      fc.option(fc.nat(10), { freq: 3 }),
+    )
     .map(([cs, closeBeforeEnd]) => {
       if (closeBeforeEnd === null || !kinds.includes('close')) return cs;
       const at = Math.max(0, cs.length - closeBeforeEnd);
