@@ -120,7 +120,8 @@ describe('ring model (fast-check)', () => {
   it(
     'drop-oldest: while not connected the oldest frames make room',
     () => {
-      const t = check(scenarioArb({ dropOldest: fc.constant(true) }, KINDS));
+      // 60 % of the runs: floods of drops make these the slowest.
+      const t = check(scenarioArb({ dropOldest: fc.constant(true) }, KINDS), {}, 0.6);
       expect(t.dropped).toBeGreaterThan(0);
       expect(t.crossedWrap).toBeGreaterThan(0);
     },
