@@ -265,7 +265,8 @@ export function resolveOptions(input: PublisherOptions | undefined): ResolvedOpt
     maxInFlightBytes: Math.min(maxInFlightBytes, Math.max(1024, Math.floor(bufferBytes / 2))),
     maxWriteBytes: DEFAULTS.maxWriteBytes,
     lowWaterBytes: Math.floor(bufferBytes * lowWaterMark),
-    lowWaterMessages: Math.floor(reconnectBufMessages * lowWaterMark),
+    // No message limit: no message low-water mark either (0 would be a mark of its own).
+    lowWaterMessages: reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(reconnectBufMessages * lowWaterMark),
     bufferWhileDisconnected: reconnectBufSize !== -1,
     maxBufferedAgeMs: maxBufferedAge,
   };

@@ -106,7 +106,7 @@ export class Publisher implements AsyncDisposable {
       bytes: options.bufferBytes,
       messages: options.reconnectBufMessages,
       lowWaterBytes: options.drain.lowWaterBytes,
-      lowWaterMessages: options.reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : options.drain.lowWaterMessages,
+      lowWaterMessages: options.drain.lowWaterMessages,
       dropOldest: options.overflow === 'drop-oldest',
       maxAgeMs: options.drain.maxBufferedAgeMs,
       refuseWhileDisconnected: !options.drain.bufferWhileDisconnected,

@@ -21,6 +21,7 @@ import {
   WORKER_IDLE,
   WRITE_POS,
   frameLengthAt,
+  headStamp,
   lengthIndex,
   replaceNonTerminalState,
   stampIndex,
@@ -229,9 +230,7 @@ export class RingWriter {
   oldestAgeMs(): number {
     const c = this.control;
     if (this.pendingBytes() === 0) return 0;
-    let off = Atomics.load(c, CONFIRMED_OFF);
-    if (this.lengths[lengthIndex(off)] === PAD_FRAME) off = 0; // the oldest frame starts the next lap
-    const stamp = this.stamps[stampIndex(off)]!;
+    const stamp = headStamp(this.views, Atomics.load(c, CONFIRMED_OFF));
     return Math.max(0, (Atomics.load(c, NOW) - stamp) | 0);
   }
   /** The committed position, published to the worker first (flush waits for the worker to reach it). */

@@ -166,20 +166,18 @@ export class DrainLoop {
       // stale telemetry (older than maxBufferedAge), and frames over the server's max_payload
       // (it would drop the connection, and we would resend them forever). The last two are
       // released with this pass's PONG and counted.
-      // Each is reported (event, flush counts) the first time it is seen, not again when resent.
+      // The oversize event is raised the first time a frame is seen, not again when resent.
       let skip = 0;
       if (len < 0) skip = -len;
       else if (maxAge > 0 && ((now - ring.stamp(ring.sentOff)) | 0) > maxAge) {
         skip = len;
         expired++;
-        if (!ring.isResend()) this.confirmation.skipped(ring.sentPos, 'expired');
+        this.confirmation.skipped(ring.sentPos, 'expired');
       } else if (len > this.maxPayload) {
         const size = this.payloadSize(ring.sentOff, len);
         if (size > this.maxPayload) {
-          if (!ring.isResend()) {
-            this.hooks.onOversize(size, this.maxPayload);
-            this.confirmation.skipped(ring.sentPos, 'oversize');
-          }
+          if (!ring.isResend()) this.hooks.onOversize(size, this.maxPayload);
+          this.confirmation.skipped(ring.sentPos, 'oversize');
           skip = len;
           oversize++;
         }
@@ -244,9 +242,7 @@ export class DrainLoop {
     const s = Atomics.load(c, STATE);
     if (s !== State.FULL_BYTES && s !== State.FULL_MESSAGES) return;
     if (this.ring.pendingBytes() > this.settings.lowWaterBytes) return;
-    if (this.settings.lowWaterMessages > 0 || s === State.FULL_MESSAGES) {
-      if (this.ring.pendingMessages() > this.settings.lowWaterMessages) return;
-    }
+    if (this.ring.pendingMessages() > this.settings.lowWaterMessages) return;
     if (Atomics.compareExchange(c, STATE, s, State.OPEN) === s) this.hooks.onReopen();
   }
 

@@ -5,7 +5,6 @@
 import { connect, type NatsConnection } from 'nats';
 import {
   CLOCK_TICK_MS,
-  CONFIRMED_OFF,
   CONFIRMED_POS,
   CONFIRM_SEQ,
   CONNECTION,
@@ -110,7 +109,7 @@ class PublisherWorker {
     const maxAge = this.task.drain.maxBufferedAgeMs;
     if (maxAge > 0 && Atomics.load(c, CONNECTION) !== Connection.CONNECTED && wall - this.lastExpiryNudge >= EXPIRY_NUDGE_MS) {
       const head = Atomics.load(c, CONFIRMED_POS);
-      if (head !== Atomics.load(c, WRITE_POS) && ((now - this.ring.stamp(Atomics.load(c, CONFIRMED_OFF))) | 0) > maxAge) {
+      if (head !== Atomics.load(c, WRITE_POS) && ((now - this.ring.headStamp()) | 0) > maxAge) {
         this.lastExpiryNudge = wall;
         this.post({ type: 'expired' });
       }
@@ -233,6 +232,8 @@ class PublisherWorker {
     for await (const st of nc.status()) {
       switch (st.type) {
         case 'disconnect':
+          // Before CONNECTION says so: from then on main may release from the head.
+          this.drain.confirmation.connectionLost();
           s[Stat.DISCONNECTS]!++;
           if (s[Stat.DISCONNECTED_SINCE] === 0) s[Stat.DISCONNECTED_SINCE] = Date.now();
           Atomics.store(c, CONNECTION, Connection.RECONNECTING);

@@ -23,14 +23,23 @@ interface InFlight extends PassCounts {
   readonly off: number;
   readonly connection: object | undefined;
   readonly sentAt: number;
+  /** Positions of the frames among this PING's that were skipped, not sent (for flushes, at release). */
+  readonly skips: Skips;
   /** Its PONG came back; released in order. */
   done: boolean;
 }
 
+/** Positions of skipped frames, by why; allocated only when a pass skips while flushes wait. */
+interface Skips {
+  readonly expired: number[];
+  readonly oversize: number[];
+}
+const NO_SKIPS: Skips = { expired: [], oversize: [] };
+
 interface WaitingFlush {
   readonly id: number;
   readonly position: number;
-  /** Records before `position` this side skipped (expired, over max_payload), first time seen. */
+  /** Messages before `position` released unsent by this side while it waited (expired, over max_payload). */
   expired: number;
   oversize: number;
   /** The PING whose PONG answers it, once one was sent after `position`. */
@@ -49,7 +58,13 @@ const PING_EVERY_BYTES = 1024 * 1024;
 export class PongConfirmation {
   private readonly inFlight: InFlight[] = [];
   private unpinged: PassCounts = noneYet();
+  private unpingedSkips: Skips = NO_SKIPS;
   private connection: object | undefined;
+  /**
+   * False from the disconnect until the next socket: a PONG applied then would count frames that
+   * main may have released from the head meanwhile (drop-oldest, expiry). They are resent instead.
+   */
+  private live = true;
   private readonly flushes: WaitingFlush[] = [];
   /** The socket this side destroyed for an overdue PONG (destroyed once). */
   private killed: object | undefined;
@@ -74,14 +89,31 @@ export class PongConfirmation {
   /** A new socket: whatever was in flight on the old one is resent, and flushes wait for new PINGs. */
   reset(connection: object | undefined): void {
     this.connection = connection;
+    this.live = true;
     this.inFlight.length = 0;
     this.unpinged = noneYet();
+    this.unpingedSkips = NO_SKIPS;
     for (const f of this.flushes) f.ping = undefined;
   }
 
-  /** A record at `pos` was skipped instead of sent; flushes after it count it (first time only). */
+  /**
+   * The socket died (before the main thread is told, which lets it release from the head): PONGs
+   * that came back but wait for the lock are applied now, and none after. Main holds the lock only
+   * for an instant while the connection is up, so the spin ends at once.
+   */
+  connectionLost(): void {
+    if (!this.live) return; // lost already (the next socket's first pass calls reset())
+    for (let i = 0; i < 100_000 && this.inFlight[0]?.done === true && !this.tryRelease(); i++);
+    this.live = false;
+  }
+
+  /**
+   * A message at `pos` was skipped instead of sent. The flushes waiting when the PONG of this pass
+   * releases it count it then (if a reconnect comes first, it is seen again, or main releases it).
+   */
   skipped(pos: number, why: 'expired' | 'oversize'): void {
-    for (const f of this.flushes) if (((f.position - pos) | 0) > 0) f[why]++;
+    if (this.unpingedSkips === NO_SKIPS) this.unpingedSkips = { expired: [], oversize: [] };
+    this.unpingedSkips[why].push(pos);
   }
 
   /** After a pass: adds what it handed over, and sends a PING when one is due or a flush needs one. */
@@ -128,9 +160,11 @@ export class PongConfirmation {
       off: ring.sentOff,
       connection: this.connection,
       sentAt: Date.now(),
+      skips: this.unpingedSkips,
       done: false,
     };
     this.unpinged = noneYet();
+    this.unpingedSkips = NO_SKIPS;
     this.inFlight.push(entry);
     for (const f of this.flushes) if (f.ping === undefined && ((entry.pos - f.position) | 0) >= 0) f.ping = entry;
     ring.stats[Stat.PINGS]!++;
@@ -155,13 +189,15 @@ export class PongConfirmation {
     this.ring.stats[Stat.FLUSHES_WAITING] = this.flushes.length;
   }
 
-  /** Releases confirmed passes, oldest first, under RING_LOCK. */
+  /** Releases confirmed passes, oldest first, under RING_LOCK (retried while main holds it). */
   private releaseConfirmed(): void {
+    if (this.live && !this.tryRelease()) setImmediate(() => this.releaseConfirmed());
+  }
+
+  /** Releases confirmed passes, oldest first; false if the lock was busy. */
+  private tryRelease(): boolean {
     const ring = this.ring;
-    if (!ring.tryLock()) {
-      setImmediate(() => this.releaseConfirmed());
-      return;
-    }
+    if (!ring.tryLock()) return false;
     let released = false;
     try {
       const stats = ring.stats;
@@ -173,6 +209,7 @@ export class PongConfirmation {
         stats[Stat.DROPPED_OVERSIZE]! += head.oversize;
         stats[Stat.EXPIRED]! += head.expired;
         if (ring.ahead(head.pos)) ring.confirm(head.pos, head.off, head.messages + head.oversize + head.expired);
+        if (head.skips !== NO_SKIPS) this.countSkips(head.skips);
         released = true;
       }
     } finally {
@@ -180,6 +217,15 @@ export class PongConfirmation {
     }
     this.answerFlushes();
     if (released) this.hooks.onRelease();
+    return true;
+  }
+
+  /** Counts released skips against the waiting flushes published after them. */
+  private countSkips(skips: Skips): void {
+    for (const f of this.flushes) {
+      for (const pos of skips.expired) if (((f.position - pos) | 0) > 0) f.expired++;
+      for (const pos of skips.oversize) if (((f.position - pos) | 0) > 0) f.oversize++;
+    }
   }
 
   /**

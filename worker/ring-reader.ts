@@ -16,6 +16,7 @@ import {
   SENT_POS,
   WRITE_POS,
   frameLengthAt,
+  headStamp,
   lengthIndex,
   stampIndex,
   type RingViews,
@@ -64,6 +65,11 @@ export class RingReader {
   /** Coarse-clock time the frame at offset `off` was committed at (the producer stamps it). */
   stamp(off: number): number {
     return this.stamps[stampIndex(off)]!;
+  }
+
+  /** Stamp of the oldest pending frame (past padding at the head); call only while something is pending. */
+  headStamp(): number {
+    return headStamp(this.views, Atomics.load(this.control, CONFIRMED_OFF));
   }
 
   now(): number {

@@ -240,6 +240,14 @@ export function frameLengthAt(v: RingViews, off: number): number {
   return longFrameLength(v.bytes, off);
 }
 
+/**
+ * The stamp of the oldest frame when the head of the pending bytes is at `off`: padding at the
+ * head has no stamp of its own, and the frame after it starts the next lap at offset 0.
+ */
+export function headStamp(v: RingViews, off: number): number {
+  return v.stamps[stampIndex(v.lengths[off >>> LENGTH_SHIFT] === PAD_FRAME ? 0 : off)]!;
+}
+
 /** Length of the frame at `off` from its control line (`PUB`/`HPUB ... <size>\r\n`). */
 export function longFrameLength(b: Uint8Array, off: number): number {
   let cr = off + 4;

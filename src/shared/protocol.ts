@@ -46,6 +46,7 @@ export interface DrainSettings {
   readonly maxWriteBytes: number;
   /** The STATE slot is cleared once pending bytes / messages fall to these marks. */
   readonly lowWaterBytes: number;
+  /** Number.MAX_SAFE_INTEGER without a message limit. */
   readonly lowWaterMessages: number;
   /** Raise STATE=DISCONNECTED while not connected (reconnectBufSize -1). */
   readonly bufferWhileDisconnected: boolean;

@@ -316,9 +316,17 @@ export async function startProxiedRig(cleanups: Cleanups, subject: string, capac
  * Stops the rig's server with SIGTERM, the proxy refusing the publisher first so that after
  * bringBack() it cannot race the subscriber back; with `events`, waits for the publisher's
  * 'disconnect' (10 s).
+ *
+ * The publisher's path is cut first and the subscriber drained: core NATS is at-most-once, and a
+ * server that dies still holds messages it had routed (and answered the publisher's PING for) but
+ * not yet written to the subscriber. Those are the server's losses, not the publisher's, and
+ * would make "every confirmed message arrived" fail by chance. The publisher sees the same fault.
  */
 export async function takeDown(rig: ProxiedRig, events?: EventLog): Promise<void> {
   rig.proxy.refuse(Number.POSITIVE_INFINITY);
+  rig.proxy.cutAll();
+  await sleep(50); // the server processes what it read before the cut
+  await rig.sub.nc.flush().catch(() => {});
   await rig.server.stop('SIGTERM');
   if (events !== undefined) await events.waitFor('disconnect', 1, 10_000);
 }

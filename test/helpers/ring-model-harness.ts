@@ -192,8 +192,9 @@ export class RingHarness {
     this.control[STATE] = initialState;
     this.control[CONNECTION] = Connection.CONNECTING;
     const lowWaterBytes = Math.floor(config.bufferBytes * config.lowWaterMark);
-    const lowWaterMessages = Math.floor(config.messages * config.lowWaterMark);
-    const writerLowWaterMessages = config.messages === 0 ? Number.MAX_SAFE_INTEGER : lowWaterMessages;
+    // As resolveOptions() sets them: no message limit, no message low-water mark.
+    const lowWaterMessages = config.messages === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(config.messages * config.lowWaterMark);
+    const writerLowWaterMessages = lowWaterMessages;
     // As Publisher's constructor sets them up.
     this.writer = new RingWriter(this.views, {
       bytes: config.bufferBytes,
@@ -483,7 +484,7 @@ export class RingHarness {
     const maxAge = this.config.maxBufferedAgeMs;
     if (maxAge > 0 && Atomics.load(c, CONNECTION) !== Connection.CONNECTED) {
       const head = Atomics.load(c, CONFIRMED_POS);
-      if (head !== Atomics.load(c, WRITE_POS) && ((model.now - this.reader.stamp(Atomics.load(c, CONFIRMED_OFF))) | 0) > maxAge) {
+      if (head !== Atomics.load(c, WRITE_POS) && ((model.now - this.reader.headStamp()) | 0) > maxAge) {
         // Publisher 'expired' message: releaseExpired(), then reopenIfRoom().
         const since = model.seq;
         this.writer.releaseExpired();
@@ -512,6 +513,7 @@ export class RingHarness {
     c.alive = false;
     this.wire.ready = false;
     // worker/index.ts watchStatus 'disconnect'
+    this.loop.confirmation.connectionLost();
     Atomics.store(this.control, CONNECTION, Connection.RECONNECTING);
     if (this.config.refuseWhileDisconnected) {
       replaceNonTerminalState(this.control, State.DISCONNECTED);
@@ -560,7 +562,9 @@ export class RingHarness {
   private answer(p: Ping): void {
     p.state = 'pong';
     const model = this.model;
-    const releases = p.conn === this.loopConn;
+    // PongConfirmation.connectionLost(): a PONG that comes back after the disconnect releases
+    // nothing (main may have released from the head meanwhile); its frames are resent instead.
+    const releases = p.conn === this.loopConn && p.conn.alive;
     const stateBefore = model.state;
     p.ok?.();
     if (releases) {
@@ -599,16 +603,15 @@ export class RingHarness {
         this.fail(`flush ${f.id} answered while frame #${first?.id} published before it is neither confirmed nor dropped (defect 4)`);
       }
       if (this.options.requireExactFlushCounts !== true) continue;
-      // Dropped while it waited: released unsent by main after it was added, or skipped by the
-      // worker (first time) after it was added and then released as skipped.
+      // Dropped while it waited: pending when it was added, then released unsent (by main, or by
+      // the worker's PONG after a skip).
       let dropped = 0;
       for (const r of model.records) {
         if (r.pos >= f.pos) break;
         const fr = r.frame;
         if (fr === undefined) continue;
-        const byMain = (fr.released === 'dropped' || fr.released === 'expiredByMain') && fr.releasedAt! > f.since;
-        const byWorker = (fr.released === 'expired' || fr.released === 'oversize') && fr.firstSkip !== undefined && fr.firstSkip > f.since;
-        if (byMain || byWorker) dropped++;
+        const unsent = fr.released === 'dropped' || fr.released === 'expiredByMain' || fr.released === 'expired' || fr.released === 'oversize';
+        if (unsent && fr.releasedAt! > f.since) dropped++;
       }
       const reported = a.expired + a.oversize + f.byMain;
       if (reported !== dropped) {
