@@ -39,7 +39,10 @@ const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 function selectedSuites(): Set<Suite> {
   const env = process.env['BENCH_SUITES'];
   if (env === undefined || env.trim() === '') return new Set(SUITES);
-  const wanted = env.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const wanted = env
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const s of wanted) {
     if (!(SUITES as readonly string[]).includes(s)) throw new Error(`BENCH_SUITES must list some of ${SUITES.join(', ')}, got \`${s}\``);
   }

@@ -202,7 +202,8 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
         `${publisherReconnectAt.toFixed(0)} ms: the server dropped what it routed in between for lack of interest`,
     );
   }
-  if (stats !== undefined && stats.rejectedByLimit.disconnected > 0) notes.push(`${stats.rejectedByLimit.disconnected} refused as disconnected`);
+  if (stats !== undefined && stats.rejectedByLimit.disconnected > 0)
+    notes.push(`${stats.rejectedByLimit.disconnected} refused as disconnected`);
   notes.push(`stop took ${(stoppedAt - stopAt).toFixed(0)} ms; final flush and subscriber report took ${flushMs.toFixed(0)} ms`);
 
   if (pub !== undefined) await pub.close();

@@ -39,10 +39,14 @@ function arrived(buf: Uint8Array, start: number, end: number): void {
 async function main(): Promise<void> {
   let close: () => Promise<void>;
   if (mode === 'raw') {
-    const conn = await RawNatsConnection.open(url!, {
-      onMsg: arrived,
-      onError: (line) => console.error(`subscriber: ${line}`),
-    }, 'bench-subscriber');
+    const conn = await RawNatsConnection.open(
+      url!,
+      {
+        onMsg: arrived,
+        onError: (line) => console.error(`subscriber: ${line}`),
+      },
+      'bench-subscriber',
+    );
     conn.write(`SUB ${subject} 1\r\n`);
     await conn.ping();
     close = () => conn.close();

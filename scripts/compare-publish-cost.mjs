@@ -13,7 +13,7 @@ const N = 1000;
 const ROUNDS = 300;
 const BATCH = 1000;
 let seed = 1;
-const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
 const picks = Array.from({ length: 1 << 16 }, () => Math.floor(random() * N));
 const builds = [];
 for (const path of [a, b]) {

@@ -57,7 +57,18 @@ export interface FaultRecord extends FaultResult {
   readonly outcome: 'passed' | 'failed';
 }
 
-const COUNT_FIELDS = ['accepted', 'lostSilently', 'sent', 'unsent', 'rejected', 'resent', 'duplicates', 'droppedOversize', 'droppedOldest', 'expired'] as const;
+const COUNT_FIELDS = [
+  'accepted',
+  'lostSilently',
+  'sent',
+  'unsent',
+  'rejected',
+  'resent',
+  'duplicates',
+  'droppedOversize',
+  'droppedOldest',
+  'expired',
+] as const;
 const REQUIRED_COUNTS: ReadonlySet<string> = new Set(['accepted', 'lostSilently']);
 const TEXT_FIELDS = ['id', 'fault', 'userSees', 'at', 'node', 'natsServer', 'natsClient'] as const;
 
@@ -71,19 +82,23 @@ export function parseFaultRecord(json: unknown, source: string): FaultRecord {
   };
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('not a JSON object');
   const r = json as Record<string, unknown>;
-  for (const k of TEXT_FIELDS) if (typeof r[k] !== 'string' || r[k] === '') fail(`\`${k}\` must be a non-empty string, got ${JSON.stringify(r[k])}`);
+  for (const k of TEXT_FIELDS)
+    if (typeof r[k] !== 'string' || r[k] === '') fail(`\`${k}\` must be a non-empty string, got ${JSON.stringify(r[k])}`);
   for (const k of COUNT_FIELDS) {
     const v = r[k];
     if (v === undefined && !REQUIRED_COUNTS.has(k)) continue;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) fail(`\`${k}\` must be a non-negative integer, got ${JSON.stringify(v)}`);
   }
-  if (r['client'] !== 'nats-offload' && r['client'] !== 'nats') fail(`\`client\` must be 'nats-offload' or 'nats', got ${JSON.stringify(r['client'])}`);
-  if (r['outcome'] !== 'passed' && r['outcome'] !== 'failed') fail(`\`outcome\` must be 'passed' or 'failed', got ${JSON.stringify(r['outcome'])}`);
+  if (r['client'] !== 'nats-offload' && r['client'] !== 'nats')
+    fail(`\`client\` must be 'nats-offload' or 'nats', got ${JSON.stringify(r['client'])}`);
+  if (r['outcome'] !== 'passed' && r['outcome'] !== 'failed')
+    fail(`\`outcome\` must be 'passed' or 'failed', got ${JSON.stringify(r['outcome'])}`);
   const test = r['test'] as Record<string, unknown> | undefined;
   if (typeof test?.['file'] !== 'string' || typeof test['name'] !== 'string') fail('`test` must be { file, name }');
   if (Number.isNaN(Date.parse(r['at'] as string))) fail(`\`at\` must be an ISO date, got ${JSON.stringify(r['at'])}`);
   const defect = r['defect'];
-  if (defect !== undefined && (typeof defect !== 'number' || !Number.isInteger(defect) || defect < 1)) fail(`\`defect\` must be a positive integer, got ${JSON.stringify(defect)}`);
+  if (defect !== undefined && (typeof defect !== 'number' || !Number.isInteger(defect) || defect < 1))
+    fail(`\`defect\` must be a positive integer, got ${JSON.stringify(defect)}`);
   for (const k of ['notes', 'gap'] as const) if (r[k] !== undefined && typeof r[k] !== 'string') fail(`\`${k}\` must be a string`);
   return r as unknown as FaultRecord;
 }

@@ -96,7 +96,10 @@ export function installWithApt(pkg: string): boolean {
   if (process.getuid?.() !== 0 || aptGet === undefined) return false;
   process.stderr.write(`${pkg} not found; installing it with apt-get (needs network)…\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  for (const args of [['update', '-qq'], ['install', '-y', '-qq', pkg]]) {
+  for (const args of [
+    ['update', '-qq'],
+    ['install', '-y', '-qq', pkg],
+  ]) {
     try {
       execFileSync(aptGet, args, { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     } catch (err) {
@@ -397,10 +400,7 @@ async function numRoutes(monitorUrl: string): Promise<number | undefined> {
  * Starts a loopback cluster of `size` routed servers and waits until every node reports size-1 routes.
  * @throws Error when a node does not start, or routes are incomplete after 15 s; started nodes are stopped.
  */
-export async function startCluster(
-  size: number,
-  opts: { config?: (i: number) => string } = {},
-): Promise<NatsCluster> {
+export async function startCluster(size: number, opts: { config?: (i: number) => string } = {}): Promise<NatsCluster> {
   if (!Number.isInteger(size) || size < 1) {
     throw new Error(`startCluster size must be a positive integer, got \`${String(size)}\` (${typeof size})`);
   }

@@ -41,14 +41,22 @@ interface ExpectedRow {
 
 /** The rows the suite writes today, in table order (what is missing shows as "not run"). */
 const EXPECTED_ROWS: readonly ExpectedRow[] = [
-  { id: 'cut-connections', file: 'cut-connections.test.ts', fault: 'TCP reset of the publisher\'s connection every 200 ms' },
-  { id: 'cut-connections-wrap', file: 'cut-connections.test.ts', fault: 'TCP reset at random intervals, random sizes through a small ring' },
+  { id: 'cut-connections', file: 'cut-connections.test.ts', fault: "TCP reset of the publisher's connection every 200 ms" },
+  {
+    id: 'cut-connections-wrap',
+    file: 'cut-connections.test.ts',
+    fault: 'TCP reset at random intervals, random sizes through a small ring',
+  },
   { id: 'stall', file: 'stall.test.ts', fault: 'path stalled (no bytes, no FIN)' },
   { id: 'server-restart', file: 'server-restart.test.ts', fault: 'nats-server SIGTERM mid-stream and restart, byte limit' },
   { id: 'server-restart-msg-limit', file: 'server-restart.test.ts', fault: 'same, reconnectBufMessages' },
   { id: 'server-restart-no-buffer', file: 'server-restart.test.ts', fault: 'same, reconnectBufSize -1' },
   { id: 'cluster-failover-list', file: 'cluster-failover.test.ts', fault: '3-node cluster, node SIGTERM, next node from the server list' },
-  { id: 'cluster-failover-discovered', file: 'cluster-failover.test.ts', fault: '3-node cluster, node SIGKILL, next node from the discovered URLs' },
+  {
+    id: 'cluster-failover-discovered',
+    file: 'cluster-failover.test.ts',
+    fault: '3-node cluster, node SIGKILL, next node from the discovered URLs',
+  },
   { id: 'never-returns', file: 'never-returns.test.ts', fault: 'server SIGKILLed and never restarted' },
   { id: 'worker-terminated', file: 'worker-death.test.ts', fault: 'worker thread terminated from outside' },
   { id: 'worker-throws', file: 'worker-death.test.ts', fault: 'worker thread throwing inside' },
@@ -69,7 +77,7 @@ const DEFECTS: ReadonlyMap<number, string> = new Map([
   [2, 'drop-oldest can drop frames that were just handed to a live socket (connection state read before the ring lock)'],
   [3, 'maxBufferedAge frees no space during an outage: expired frames are skipped only at send time'],
   [4, 'flush() can resolve for messages no server saw; a timed-out flush stays in the worker forever'],
-  [5, 'The \'drain\' event can be lost when FULL is raised after the worker\'s last reopen check'],
+  [5, "The 'drain' event can be lost when FULL is raised after the worker's last reopen check"],
   [6, 'createPublisher({ waitForConnect: true }) can hang forever (TLS certificate failures retried forever; no connect bound)'],
   [
     7,
@@ -95,7 +103,9 @@ function readRecords(root: string): Map<string, FaultRecord> {
   const dir = join(root, FAULT_RESULTS_DIR);
   const records = new Map<string, FaultRecord>();
   if (!existsSync(dir)) return records;
-  for (const name of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
+  for (const name of readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
     const source = `${FAULT_RESULTS_DIR}/${name}`;
     const r = parseFaultRecord(JSON.parse(readFileSync(join(dir, name), 'utf8')) as unknown, source);
     if (`${r.id}.json` !== name) throw new Error(`${source}: id \`${r.id}\` does not match the file name`);
@@ -121,7 +131,8 @@ const when = (at: string): string => `${at.slice(0, 10)} ${at.slice(11, 16)} UTC
 const runOf = (r: FaultRecord): string => `${when(r.at)}, Node ${r.node}, nats-server ${r.natsServer}`;
 const outcomeOf = (r: FaultRecord): string => (r.outcome === 'passed' ? 'passed' : '**failed**');
 const testOf = (r: FaultRecord): string => `\`${r.test.file.replace(`${FAULT_TESTS}/`, '')}\``;
-const commandFor = (row: ExpectedRow): string => (row.soak === true ? `\`${SOAK_COMMAND}\`` : `\`npx vitest run ${FAULT_TESTS}/${row.file}\``);
+const commandFor = (row: ExpectedRow): string =>
+  row.soak === true ? `\`${SOAK_COMMAND}\`` : `\`npx vitest run ${FAULT_TESTS}/${row.file}\``;
 const userSeesOf = (r: FaultRecord): string => cell(r.notes === undefined ? r.userSees : `${r.userSees} (${r.notes})`);
 
 function droppedOf(r: FaultRecord): string {
@@ -143,7 +154,8 @@ function offloadRow(r: FaultRecord): string {
   return `| ${cell(r.fault)} | ${userSeesOf(r)} | ${count(r.accepted)} | ${count(r.sent)} | ${count(r.unsent)} | ${droppedOf(r)} | ${count(r.rejected)} | ${count(r.resent)} / ${count(r.duplicates)} | **${count(r.lostSilently)}** | ${testOf(r)} ${outcomeOf(r)} | ${runOf(r)} |`;
 }
 
-const CONTRAST_HEAD = '| Fault | What the user sees | Published | Duplicate arrivals | Lost silently | Test | Run |\n|---|---|---:|---:|---:|---|---|';
+const CONTRAST_HEAD =
+  '| Fault | What the user sees | Published | Duplicate arrivals | Lost silently | Test | Run |\n|---|---|---:|---:|---:|---|---|';
 
 function contrastRow(r: FaultRecord): string {
   return `| ${cell(r.fault)} | ${userSeesOf(r)} | ${count(r.accepted)} | ${count(r.duplicates)} | **${count(r.lostSilently)}** | ${testOf(r)} ${outcomeOf(r)} | ${runOf(r)} (nats ${r.natsClient}) |`;
@@ -161,7 +173,8 @@ function regressionRows(byDefect: ReadonlyMap<number, FaultRecord[]>): string[] 
   const rows: string[] = [];
   for (const [n, title] of DEFECTS) {
     const records = byDefect.get(n) ?? [];
-    if (records.length === 0) rows.push(`| ${n} | ${cell(title)} | **not run**: no record with \`defect: ${n}\` yet | – | – | – | – | – | – | – |`);
+    if (records.length === 0)
+      rows.push(`| ${n} | ${cell(title)} | **not run**: no record with \`defect: ${n}\` yet | – | – | – | – | – | – | – |`);
     for (const r of records) {
       rows.push(
         `| ${n} | ${cell(r.fault)} | ${userSeesOf(r)} | ${count(r.accepted)} | ${count(r.sent)} | ${count(r.unsent)} | ${droppedOf(r)} | **${count(r.lostSilently)}** | ${testOf(r)} ${outcomeOf(r)} | ${runOf(r)} |`,
@@ -169,7 +182,11 @@ function regressionRows(byDefect: ReadonlyMap<number, FaultRecord[]>): string[] 
     }
   }
   for (const [n, records] of byDefect) {
-    if (!DEFECTS.has(n)) for (const r of records) rows.push(`| ${n} (not in issue 8) | ${cell(r.fault)} | ${userSeesOf(r)} | ${count(r.accepted)} | ${count(r.sent)} | ${count(r.unsent)} | ${droppedOf(r)} | **${count(r.lostSilently)}** | ${testOf(r)} ${outcomeOf(r)} | ${runOf(r)} |`);
+    if (!DEFECTS.has(n))
+      for (const r of records)
+        rows.push(
+          `| ${n} (not in issue 8) | ${cell(r.fault)} | ${userSeesOf(r)} | ${count(r.accepted)} | ${count(r.sent)} | ${count(r.unsent)} | ${droppedOf(r)} | **${count(r.lostSilently)}** | ${testOf(r)} ${outcomeOf(r)} | ${runOf(r)} |`,
+        );
   }
   return rows;
 }
@@ -182,14 +199,23 @@ function knownGaps(records: readonly FaultRecord[], byDefect: ReadonlyMap<number
     const rs = byDefect.get(n) ?? [];
     const failed = rs.filter((r) => r.outcome === 'failed');
     if (rs.length === 0) defects.push(`- **Defect ${n}.** ${title}. Open: no regression test has written a record for it yet.`);
-    else if (failed.length > 0) defects.push(`- **Defect ${n}.** ${title}. Open: ${failed.map((r) => `\`${r.id}\` failed (${when(r.at)})`).join(', ')}.`);
+    else if (failed.length > 0)
+      defects.push(`- **Defect ${n}.** ${title}. Open: ${failed.map((r) => `\`${r.id}\` failed (${when(r.at)})`).join(', ')}.`);
   }
   out.push('### Open defects (issue 8)', '', 'A defect is closed when every record carrying its number comes from a passing test.', '');
   out.push(...(defects.length > 0 ? defects : ['None: every defect has passing regression records.']), '');
 
   const failing = records.filter((r) => r.defect === undefined && r.outcome === 'failed');
   out.push('### Fault tests that failed in the recorded run', '');
-  out.push(...(failing.length > 0 ? failing.map((r) => `- \`${r.id}\` (${testOf(r)}, "${cell(r.test.name)}", ${when(r.at)}): ${cell(r.fault)}. The user saw: ${cell(r.userSees)}.`) : ['None.']), '');
+  out.push(
+    ...(failing.length > 0
+      ? failing.map(
+          (r) =>
+            `- \`${r.id}\` (${testOf(r)}, "${cell(r.test.name)}", ${when(r.at)}): ${cell(r.fault)}. The user saw: ${cell(r.userSees)}.`,
+        )
+      : ['None.']),
+    '',
+  );
 
   const lost = records.filter((r) => r.client === 'nats-offload' && r.lostSilently > 0);
   const gaps = records.filter((r) => r.gap !== undefined);
@@ -201,12 +227,18 @@ function knownGaps(records: readonly FaultRecord[], byDefect: ReadonlyMap<number
   out.push(...(shown.length > 0 ? shown : ['None: no nats-offload row lost a message silently, and no record carries a `gap`.']), '');
 
   out.push('### Rows without a result', '');
-  out.push(...(notRun.length > 0 ? notRun.map((row) => `- \`${row.id}\` (${cell(row.fault)}): not run; ${commandFor(row)}.`) : ['None: every listed row has a record.']), '');
+  out.push(
+    ...(notRun.length > 0
+      ? notRun.map((row) => `- \`${row.id}\` (${cell(row.fault)}): not run; ${commandFor(row)}.`)
+      : ['None: every listed row has a record.']),
+    '',
+  );
   return out.join('\n');
 }
 
 /** Distinct values of `pick` over the records, for the header. */
-const distinct = (records: readonly FaultRecord[], pick: (r: FaultRecord) => string): string => [...new Set(records.map(pick))].sort().join(', ');
+const distinct = (records: readonly FaultRecord[], pick: (r: FaultRecord) => string): string =>
+  [...new Set(records.map(pick))].sort().join(', ');
 
 function render(records: ReadonlyMap<string, FaultRecord>): string {
   const all = [...records.values()];
@@ -219,7 +251,8 @@ function render(records: ReadonlyMap<string, FaultRecord>): string {
     for (const expected of EXPECTED_ROWS) {
       const r = records.get(expected.id);
       if (r !== undefined && r.defect === undefined && r.client === client) lines.push(row(r));
-      else if (r === undefined && (expected.file === CONTRAST_FILE ? 'nats' : 'nats-offload') === client) lines.push(notRunRow(expected, columns));
+      else if (r === undefined && (expected.file === CONTRAST_FILE ? 'nats' : 'nats-offload') === client)
+        lines.push(notRunRow(expected, columns));
     }
     for (const r of all) if (!listed.has(r.id) && r.defect === undefined && r.client === client) lines.push(row(r));
     return lines.join('\n');
@@ -228,7 +261,10 @@ function render(records: ReadonlyMap<string, FaultRecord>): string {
   const lostRows = offload.filter((r) => r.lostSilently > 0).length;
   const ats = all.map((r) => r.at).sort();
   const span = ats.length === 0 ? 'no records' : `${all.length} records written ${when(ats[0]!)} – ${when(ats[ats.length - 1]!)}`;
-  const versions = all.length === 0 ? '' : `; Node ${distinct(all, (r) => r.node)}; nats-server ${distinct(all, (r) => r.natsServer)}; nats ${distinct(all, (r) => r.natsClient)}`;
+  const versions =
+    all.length === 0
+      ? ''
+      : `; Node ${distinct(all, (r) => r.node)}; nats-server ${distinct(all, (r) => r.natsServer)}; nats ${distinct(all, (r) => r.natsClient)}`;
 
   return `<!-- Generated by \`npm run reliability\` (scripts/reliability.ts) from ${FAULT_RESULTS_DIR}/*.json. Do not edit by hand. -->
 

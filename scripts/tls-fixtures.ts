@@ -71,13 +71,45 @@ export function makeTlsFixtures(dir: string, opts: { subjectAltName?: string } =
   const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   const cfg = ['-config', path('openssl.cnf')];
 
-  run(['req', '-x509', ...newKey, ...cfg, '-extensions', 'ca', '-subj', '/CN=nats-offload test CA',
-    '-days', '3650', '-set_serial', serial(), '-keyout', path('ca-key.pem'), '-out', path('ca.pem')]);
-  run(['req', '-new', ...newKey, ...cfg, '-subj', '/CN=localhost',
-    '-keyout', path('key.pem'), '-out', path('server.csr')]);
-  run(['x509', '-req', '-in', path('server.csr'), '-CA', path('ca.pem'), '-CAkey', path('ca-key.pem'),
-    '-set_serial', serial(), '-days', '825', '-extfile', path('openssl.cnf'), '-extensions', 'server',
-    '-out', path('cert.pem')]);
+  run([
+    'req',
+    '-x509',
+    ...newKey,
+    ...cfg,
+    '-extensions',
+    'ca',
+    '-subj',
+    '/CN=nats-offload test CA',
+    '-days',
+    '3650',
+    '-set_serial',
+    serial(),
+    '-keyout',
+    path('ca-key.pem'),
+    '-out',
+    path('ca.pem'),
+  ]);
+  run(['req', '-new', ...newKey, ...cfg, '-subj', '/CN=localhost', '-keyout', path('key.pem'), '-out', path('server.csr')]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    path('server.csr'),
+    '-CA',
+    path('ca.pem'),
+    '-CAkey',
+    path('ca-key.pem'),
+    '-set_serial',
+    serial(),
+    '-days',
+    '825',
+    '-extfile',
+    path('openssl.cnf'),
+    '-extensions',
+    'server',
+    '-out',
+    path('cert.pem'),
+  ]);
 
   const caFile = path('ca.pem');
   const certFile = path('cert.pem');

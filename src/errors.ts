@@ -31,7 +31,10 @@ export class InvalidPayloadError extends NatsOffloadError {
 
 /** Payload (plus headers) is larger than the server's max_payload (1 MiB until INFO says otherwise). */
 export class MaxPayloadExceededError extends NatsOffloadError {
-  constructor(readonly size: number, readonly maxPayload: number) {
+  constructor(
+    readonly size: number,
+    readonly maxPayload: number,
+  ) {
     super('MAX_PAYLOAD_EXCEEDED', `message payload is ${size} bytes, the server's max_payload is ${maxPayload}`);
     this.name = 'MaxPayloadExceededError';
   }
@@ -39,7 +42,10 @@ export class MaxPayloadExceededError extends NatsOffloadError {
 
 /** The frame is larger than the whole buffer, so it could never be accepted. */
 export class MessageTooLargeError extends NatsOffloadError {
-  constructor(readonly frameBytes: number, readonly bufferBytes: number) {
+  constructor(
+    readonly frameBytes: number,
+    readonly bufferBytes: number,
+  ) {
     super(
       'MESSAGE_TOO_LARGE',
       `message needs ${frameBytes} bytes on the wire, more than the whole buffer (${bufferBytes} bytes); raise reconnectBufSize`,

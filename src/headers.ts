@@ -4,9 +4,7 @@
  */
 import { InvalidPayloadError } from './errors.js';
 
-export type HeadersInit =
-  | Record<string, string | readonly string[]>
-  | Iterable<[string, string[]]>;
+export type HeadersInit = Record<string, string | readonly string[]> | Iterable<[string, string[]]>;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -27,5 +25,5 @@ export function encodeHeaders(h: HeadersInit): string {
       out += `${key}: ${v}\r\n`;
     }
   }
-  return out + '\r\n';
+  return `${out}\r\n`;
 }

@@ -447,7 +447,9 @@ export class Publisher implements AsyncDisposable {
   /** @internal the error createPublisher's waitForConnect rejects with when connectTimeout passes. */
   connectTimeoutError(ms: number): ConnectionError {
     const last = this.lastConnectError === undefined ? 'no attempt has failed yet' : `last attempt: ${this.lastConnectError.message}`;
-    return new ConnectionError(`no connection to a server within options.connectTimeout (${ms} ms); ${last}`, { cause: this.lastConnectError });
+    return new ConnectionError(`no connection to a server within options.connectTimeout (${ms} ms); ${last}`, {
+      cause: this.lastConnectError,
+    });
   }
 
   private async shutdown(timeoutMs: number): Promise<CloseReport> {
@@ -457,7 +459,13 @@ export class Publisher implements AsyncDisposable {
       // The worker bounds its own drain; this guard only covers a worker that stopped answering.
       let guard: NodeJS.Timeout | undefined;
       const stuck = new Promise<'stuck'>((r) => (guard = setTimeout(() => r('stuck'), timeoutMs + 5000)));
-      const exit = await Promise.race([this.task.then((e) => e, () => undefined), stuck]);
+      const exit = await Promise.race([
+        this.task.then(
+          (e) => e,
+          () => undefined,
+        ),
+        stuck,
+      ]);
       clearTimeout(guard);
       if (exit === 'stuck') error = new WorkerDiedError('the worker did not finish closing in time');
       else if (exit?.error !== undefined) error = reviveError(exit.error);

@@ -442,7 +442,7 @@ export class RingWriter {
   }
 
   private commit(off: number, frame: number, size: number): void {
-    this.lengths[lengthIndex(off)] = frame < LONG_FRAME ? frame : LONG_FRAME;
+    this.lengths[lengthIndex(off)] = Math.min(frame, LONG_FRAME);
     this.stamps[stampIndex(off)] = this.control[NOW]!;
     const end = off + frame;
     this.writeOff = end === this.capacity ? 0 : end;

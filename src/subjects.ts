@@ -26,7 +26,9 @@ export function validateSubject(subject: unknown, what = 'subject'): asserts sub
   for (const t of tokens) {
     if (t.length === 0) throw new InvalidSubjectError(`${what} ${JSON.stringify(subject)} has an empty token`);
     if (t === '*' || t === '>') {
-      throw new InvalidSubjectError(`${what} ${JSON.stringify(subject)} contains the wildcard ${JSON.stringify(t)}; publish needs a literal subject`);
+      throw new InvalidSubjectError(
+        `${what} ${JSON.stringify(subject)} contains the wildcard ${JSON.stringify(t)}; publish needs a literal subject`,
+      );
     }
   }
   if (Buffer.byteLength(subject) > MAX_SUBJECT_BYTES) {

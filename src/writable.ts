@@ -16,8 +16,7 @@ export interface WritableOptions {
 
 export function publisherWritable(pub: Publisher, subject: string, options: WritableOptions = {}): Writable {
   const objectMode = options.objectMode ?? false;
-  const toPayload = (chunk: unknown): Payload =>
-    typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk);
+  const toPayload = (chunk: unknown): Payload => (typeof chunk === 'string' || chunk instanceof Uint8Array ? chunk : JSON.stringify(chunk));
 
   /** Publishes chunks[from..] in order; waits for ready() whenever the buffer is full. */
   const publishAll = (chunks: readonly unknown[], done: (err?: Error | null) => void): void => {

@@ -330,7 +330,8 @@ function connectionError(err: unknown): SerializedError {
   if (cert !== undefined && !detail.includes(cert)) detail += ` (server certificate: ${cert})`;
   if (e.code === 'TIMEOUT') {
     // nats.js waits out its timeout when a socket dies mid-handshake, so name the usual causes.
-    detail += ' (no answer within options.timeout: server unreachable or black-holed, or a TLS handshake the server refused, e.g. a client certificate it requires)';
+    detail +=
+      ' (no answer within options.timeout: server unreachable or black-holed, or a TLS handshake the server refused, e.g. a client certificate it requires)';
   }
   return { code: 'CONNECTION_ERROR', name: 'ConnectionError', message: `NATS connection failed: ${detail}` };
 }

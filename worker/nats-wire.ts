@@ -38,9 +38,7 @@ export class NatsWire {
   constructor(nc: NatsConnection) {
     const missing = checkInternals(nc);
     if (missing.length > 0) {
-      throw new Error(
-        `nats-offload needs nats@${NATS_VERSION_CHECKED} internals that this nats package lacks: ${missing.join(', ')}`,
-      );
+      throw new Error(`nats-offload needs nats@${NATS_VERSION_CHECKED} internals that this nats package lacks: ${missing.join(', ')}`);
     }
     this.protocol = (nc as unknown as { protocol: ProtocolInternals }).protocol;
   }

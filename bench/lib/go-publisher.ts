@@ -53,7 +53,10 @@ export class GoPublisher {
 
   static async start(url: string, subject: string): Promise<GoPublisher> {
     const bin = await buildGoPublisher();
-    const { stdout } = await run('dpkg-query', ['-W', '-f', '${Version}', 'golang-github-nats-io-go-nats-dev']).catch(() => ({ stdout: 'unknown' }));
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a dpkg-query format, not a template
+    const { stdout } = await run('dpkg-query', ['-W', '-f', '${Version}', 'golang-github-nats-io-go-nats-dev']).catch(() => ({
+      stdout: 'unknown',
+    }));
     const child = spawn(bin, [url, subject], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout });
     const p = new GoPublisher(child, lines, `nats.go ${stdout.trim()} (Debian)`);

@@ -40,8 +40,15 @@ export function readmeBlock(resultsDir: string): string {
   }
   const matrix = readJson<{ majors: number[] }>(join(resultsDir, 'matrix.json'));
   if (matrix !== undefined) {
-    const all = matrix.majors.map((m) => readJson<Results>(join(resultsDir, `node-${m}`, 'latest.json'))).filter((r): r is Results => r !== undefined);
-    lines.push('', `Per Node version, from [bench/results/matrix.md](bench/results/matrix.md) (\`npm run bench -- --node ${matrix.majors.join(',')}\`):`, '', matrixTables(all));
+    const all = matrix.majors
+      .map((m) => readJson<Results>(join(resultsDir, `node-${m}`, 'latest.json')))
+      .filter((r): r is Results => r !== undefined);
+    lines.push(
+      '',
+      `Per Node version, from [bench/results/matrix.md](bench/results/matrix.md) (\`npm run bench -- --node ${matrix.majors.join(',')}\`):`,
+      '',
+      matrixTables(all),
+    );
   }
   return lines.join('\n');
 }

@@ -89,7 +89,11 @@ export function evaluateTargets(r: Results): Target[] {
       atMost(`main-thread cost ${at}: ${n} rotating strings / 1 subject`, costRatio(p, payload, 'offload N/offload 1'), 1.3);
     }
     for (const payload of p.rows.map((x) => x.payload).filter((v, i, a) => a.indexOf(v) === i)) {
-      atMost(`main-thread cost ${payloadLabel(payload)}, 1 subject: nats-offload / naive floor`, costRatio(p, payload, 'offload/floor 1'), 1.5);
+      atMost(
+        `main-thread cost ${payloadLabel(payload)}, 1 subject: nats-offload / naive floor`,
+        costRatio(p, payload, 'offload/floor 1'),
+        1.5,
+      );
     }
   }
   const t = r.throughput;
@@ -155,7 +159,9 @@ export function evaluateTargets(r: Results): Target[] {
         target: `outage ${label(run.config)}: every accepted message arrives`,
         measured:
           `${int(run.arrivedUnique)} of ${int(run.accepted)}` +
-          (run.missingConfirmedBeforeStop > 0 ? `; ${int(run.missingConfirmedBeforeStop)} confirmed before the stop, lost by the server` : ''),
+          (run.missingConfirmedBeforeStop > 0
+            ? `; ${int(run.missingConfirmedBeforeStop)} confirmed before the stop, lost by the server`
+            : ''),
         value: run.accepted === 0 ? Number.NaN : (run.arrivedUnique + run.missingConfirmedBeforeStop) / run.accepted,
         required: 'none missing but those the server confirmed before it stopped',
         met: lost === 0 && run.accepted > 0,
@@ -184,13 +190,19 @@ function publishCostSection(p: PublishCostResult): string {
     ns(r.processCpuNs),
     int(r.refused),
   ]);
-  const ratioRows = p.ratios.map((r) => [payloadLabel(r.payload), RATIOS[r.key].label, ratio(r.median), `${ratio(r.min)}–${ratio(r.max)}`, ratio(r.mean)]);
+  const ratioRows = p.ratios.map((r) => [
+    payloadLabel(r.payload),
+    RATIOS[r.key].label,
+    ratio(r.median),
+    `${ratio(r.min)}–${ratio(r.max)}`,
+    ratio(r.mean),
+  ]);
   return [
     '## 1. Main-thread publish cost',
     '',
     `What a publish costs the calling thread, in wall-clock ns per accepted call. ${p.processes} fresh processes run one after another;`,
     `in each, ${p.rounds} rounds per payload time one batch of ${int(p.batch)} calls of every case, in a fresh random order each round`,
-    '(each case has its own loop, as a caller would write it; a batch includes one microtask turn, where the nats client\'s',
+    "(each case has its own loop, as a caller would write it; a batch includes one microtask turn, where the nats client's",
     "deferred write runs on this thread). After each batch the client's flush is awaited outside the timed window, so",
     "nats-offload's ring (reconnectBufSize",
     `${mib(p.bufferBytes)} MiB, lapped before timing so no first-touch page fault counts) starts every batch empty and refuses nothing.`,
@@ -201,14 +213,17 @@ function publishCostSection(p: PublishCostResult): string {
     '',
     'CPU per call is read after the timed rounds, over a steady stream per case (publish as fast as the client takes it,',
     'a flush every 16,384 messages, nats-offload waiting for `ready()` when full), per thread from',
-    '`/proc/self/task/<tid>/schedstat` with both threads asleep at the window\'s ends: main thread, nats-offload\'s worker',
-    'thread, and the whole process (`process.cpuUsage()`, every thread: V8\'s GC and compiler helpers too).',
+    "`/proc/self/task/<tid>/schedstat` with both threads asleep at the window's ends: main thread, nats-offload's worker",
+    "thread, and the whole process (`process.cpuUsage()`, every thread: V8's GC and compiler helpers too).",
     '',
-    markdownTable(['Payload', 'Case', '>Subjects', '>Median ns', '>Mean ns', '>Main CPU ns', '>Worker CPU ns', '>Process CPU ns', '>Refused'], rows),
+    markdownTable(
+      ['Payload', 'Case', '>Subjects', '>Median ns', '>Mean ns', '>Main CPU ns', '>Worker CPU ns', '>Process CPU ns', '>Refused'],
+      rows,
+    ),
     '',
-    'Ratios: the median of every per-round ratio (each round\'s batches ran back to back), the lowest and highest',
+    "Ratios: the median of every per-round ratio (each round's batches ran back to back), the lowest and highest",
     'per-process median (where one run alone could have landed), and the ratio of the means over all batches (GC',
-    'pauses and preemptions included). The total-CPU rows divide the nats client\'s main-thread CPU by nats-offload\'s',
+    "pauses and preemptions included). The total-CPU rows divide the nats client's main-thread CPU by nats-offload's",
     'main + worker CPU, one figure per process.',
     '',
     markdownTable(['Payload', 'Ratio', '>Median', '>Per-process range', '>Of means'], ratioRows),
@@ -256,7 +271,7 @@ function throughputSection(t: ThroughputResult): string {
     '## 2. End-to-end throughput (server-confirmed)',
     '',
     `${t.rounds} rounds; each runs every client once, in an order rotated from round to round; medians are shown with the`,
-    'per-round ratios in round order (each round\'s runs are seconds apart, so drifting load mostly cancels). Timed from the',
+    "per-round ratios in round order (each round's runs are seconds apart, so drifting load mostly cancels). Timed from the",
     'first publish until a PONG confirms the last message. nats-offload: default options, one publisher for the suite,',
     '`tryPublish()` in a loop, on `false` `await pub.ready()` and retry ("waits"), `await pub.flush()` at the end. nats:',
     '`nc.publish()` in a loop, awaiting the previous `nc.flush()` every 16,384 messages. Raw ceiling: one socket, pre-built',
@@ -279,15 +294,21 @@ function throughputSection(t: ThroughputResult): string {
       rows,
     ),
     ...(go
-      ? ['', `nats.go: ${t.goClient ?? 'unknown'}, built from Debian's packages (bench/go/publisher.go), in its own process: \`Publish\` in a loop, then \`Flush\`; its CPU below is the whole Go process's (all threads), in the main-thread column.`]
+      ? [
+          '',
+          `nats.go: ${t.goClient ?? 'unknown'}, built from Debian's packages (bench/go/publisher.go), in its own process: \`Publish\` in a loop, then \`Flush\`; its CPU below is the whole Go process's (all threads), in the main-thread column.`,
+        ]
       : []),
     '',
-    'Where the time goes: CPU per message over the same runs (medians), per thread — main thread and nats-offload\'s worker',
+    "Where the time goes: CPU per message over the same runs (medians), per thread — main thread and nats-offload's worker",
     'from `/proc/self/task/<tid>/schedstat`, nats-server from `/proc/<pid>/stat` (10 ms ticks) — and the share of the run',
     'the main thread spent runnable but waiting for a core. Wall ns/msg is the inverse of the rate: on 2 cores, when the',
     'CPU columns add up to more than twice the wall time, the threads were queueing for cores.',
     '',
-    markdownTable(['Payload', 'Client', '>Main ns/msg', '>Worker ns/msg', '>Server ns/msg', '>Main waiting for a core', '>Wall ns/msg'], cpuRows),
+    markdownTable(
+      ['Payload', 'Client', '>Main ns/msg', '>Worker ns/msg', '>Server ns/msg', '>Main waiting for a core', '>Wall ns/msg'],
+      cpuRows,
+    ),
   ];
   const s = t.subscriberCheck;
   if (s !== undefined) {
@@ -319,10 +340,12 @@ function eventLoopSection(e: EventLoopResult): string {
     r.client === 'idle pacer' ? '–' : ns((r.cpu.mainNs + r.cpu.workerNs) / r.accepted),
     r.client === 'nats-offload' ? int(r.refused) : '–',
   ]);
-  const ratios = [...new Set(e.rows.map((r) => r.offeredPerSecond))].filter((r) => r > 0).map((offered) => {
-    const at = (c: string): number => e.rows.find((x) => x.client === c && x.offeredPerSecond === offered)?.delayP99Ms ?? Number.NaN;
-    return [rate(offered), ratio(at('nats') / at('nats-offload')), sustained.includes(offered) ? 'yes' : '**no**'];
-  });
+  const ratios = [...new Set(e.rows.map((r) => r.offeredPerSecond))]
+    .filter((r) => r > 0)
+    .map((offered) => {
+      const at = (c: string): number => e.rows.find((x) => x.client === c && x.offeredPerSecond === offered)?.delayP99Ms ?? Number.NaN;
+      return [rate(offered), ratio(at('nats') / at('nats-offload')), sustained.includes(offered) ? 'yes' : '**no**'];
+    });
   return [
     '## 3. Main-thread freedom',
     '',
@@ -331,9 +354,24 @@ function eventLoopSection(e: EventLoopResult): string {
     '(its achieved rate shows it) instead of running long catch-up bursts that would set its p99. Event-loop delay:',
     '`perf_hooks.monitorEventLoopDelay` (1 ms resolution), beyond the 1 ms interval. "idle pacer" is the same timer',
     'without publishing. CPU shares are of wall time (schedstat per thread); ELU is `performance.eventLoopUtilization()`;',
-    'total CPU per message is main thread + nats-offload\'s worker, at a rate a real publisher might run.',
+    "total CPU per message is main thread + nats-offload's worker, at a rate a real publisher might run.",
     '',
-    markdownTable(['Client', '>Offered', '>Achieved', '>Delay p50 ms', '>p99 ms', '>max ms', '>Main-thread CPU', '>Main ELU', '>Worker CPU', '>Total CPU ns/msg', '>Refused'], rows),
+    markdownTable(
+      [
+        'Client',
+        '>Offered',
+        '>Achieved',
+        '>Delay p50 ms',
+        '>p99 ms',
+        '>max ms',
+        '>Main-thread CPU',
+        '>Main ELU',
+        '>Worker CPU',
+        '>Total CPU ns/msg',
+        '>Refused',
+      ],
+      rows,
+    ),
     '',
     'p99 ratio (nats / nats-offload) by rate; the verdict uses the highest rate both clients sustain (≥ 97% achieved).',
     '',
@@ -379,7 +417,22 @@ function outageSection(o: OutageResult): string {
         'just before it was stopped may never have reached the subscriber; such losses are counted apart, in brackets.',
     '',
     markdownTable(
-      ['Run', '>Shared MiB', '>RSS before MiB', '>RSS peak MiB', '>Growth MiB', '>Limit MiB', '>Accepted', '>Refused', '>Outage accepted / refused', '>Confirmed', '>Arrived', '>Missing (confirmed before the stop)', '>Dups', '>Drain ms'],
+      [
+        'Run',
+        '>Shared MiB',
+        '>RSS before MiB',
+        '>RSS peak MiB',
+        '>Growth MiB',
+        '>Limit MiB',
+        '>Accepted',
+        '>Refused',
+        '>Outage accepted / refused',
+        '>Confirmed',
+        '>Arrived',
+        '>Missing (confirmed before the stop)',
+        '>Dups',
+        '>Drain ms',
+      ],
       rows,
     ),
     '',
@@ -455,7 +508,10 @@ function outageCharts(o: OutageResult): Record<string, string> {
     'outage-memory.svg': lineChart({
       title: 'Resident memory during a server outage',
       subtitle: 'RSS over the baseline taken before the client was created (worker and ring included)',
-      series: o.runs.map((r) => ({ name: label(r.config), points: r.samples.map((s) => [s.t / 1000, (s.rss - r.baselineRss) / MiB] as const) })),
+      series: o.runs.map((r) => ({
+        name: label(r.config),
+        points: r.samples.map((s) => [s.t / 1000, (s.rss - r.baselineRss) / MiB] as const),
+      })),
       xLabel: 'seconds since paced publishing started',
       yLabel: 'RSS growth (MiB)',
       format: (v) => v.toFixed(0),
@@ -510,9 +566,13 @@ export function matrixTables(all: readonly Results[]): string {
   ]);
   const otherRows = all.map((r) => {
     const t = r.throughput;
-    const tp = (p: number, other: 'raw' | 'nats'): string => (t === undefined ? '–' : `${(other === 'raw' ? pct : ratio)(median(perRoundRatios(t, 'nats-offload', other, p)))}`);
+    const tp = (p: number, other: 'raw' | 'nats'): string =>
+      t === undefined ? '–' : `${(other === 'raw' ? pct : ratio)(median(perRoundRatios(t, 'nats-offload', other, p)))}`;
     const el = r.targets?.find((x) => x.target.startsWith('event-loop'));
-    const outage = r.outage?.runs.filter((x) => x.config.client === 'nats-offload').map((x) => `+${mib(x.rssGrowth)}`).join(' / ');
+    const outage = r.outage?.runs
+      .filter((x) => x.config.client === 'nats-offload')
+      .map((x) => `+${mib(x.rssGrowth)}`)
+      .join(' / ');
     return [
       node(r),
       ...[16, 128, 1024].map((p) => tp(p, 'raw')),
@@ -522,15 +582,43 @@ export function matrixTables(all: readonly Results[]): string {
     ];
   });
   return [
-    'Main-thread publish cost, median of per-round ratios (ranges and means in each version\'s latest.md):',
+    "Main-thread publish cost, median of per-round ratios (ranges and means in each version's latest.md):",
     '',
     markdownTable(
-      ['Node', '>nats / ours 16 B', '>128 B', '>1 KiB', '>rotating 16 B', '>rotating 128 B', '>rotating / single 16 B', '>128 B', '>ours / floor 16 B', '>128 B', '>1 KiB', '>total CPU nats / ours 16 B', '>128 B', '>1 KiB'],
+      [
+        'Node',
+        '>nats / ours 16 B',
+        '>128 B',
+        '>1 KiB',
+        '>rotating 16 B',
+        '>rotating 128 B',
+        '>rotating / single 16 B',
+        '>128 B',
+        '>ours / floor 16 B',
+        '>128 B',
+        '>1 KiB',
+        '>total CPU nats / ours 16 B',
+        '>128 B',
+        '>1 KiB',
+      ],
       costRows,
     ),
     '',
     'End to end, event loop and memory:',
     '',
-    markdownTable(['Node', '>throughput / raw 16 B', '>128 B', '>1 KiB', '>throughput / nats 16 B', '>128 B', '>1 KiB', '>event-loop p99 nats / ours', '>outage RSS growth MiB'], otherRows),
+    markdownTable(
+      [
+        'Node',
+        '>throughput / raw 16 B',
+        '>128 B',
+        '>1 KiB',
+        '>throughput / nats 16 B',
+        '>128 B',
+        '>1 KiB',
+        '>event-loop p99 nats / ours',
+        '>outage RSS growth MiB',
+      ],
+      otherRows,
+    ),
   ].join('\n');
 }

@@ -8,8 +8,7 @@ export type ToSubscriber =
    * Reply with a report once every sequence in [0, expected) arrived, or after `waitMs` at most;
    * missing sequences below `split` are counted apart.
    */
-  | { type: 'report'; expected: number; waitMs: number; split: number }
-  | { type: 'exit' };
+  { type: 'report'; expected: number; waitMs: number; split: number } | { type: 'exit' };
 
 export type FromSubscriber =
   | { type: 'ready' }

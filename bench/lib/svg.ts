@@ -106,7 +106,9 @@ export function lineChart(c: LineChart): string {
   const body: string[] = [];
   for (const b of c.bands ?? []) {
     body.push(`<rect x="${num(x(b.from))}" y="${M.top}" width="${num(x(b.to) - x(b.from))}" height="${PH}" fill="#fde9c9"/>`);
-    body.push(`<text x="${num((x(b.from) + x(b.to)) / 2)}" y="${M.top + PH - 6}" text-anchor="middle" fill="#a0620a">${esc(b.label)}</text>`);
+    body.push(
+      `<text x="${num((x(b.from) + x(b.to)) / 2)}" y="${M.top + PH - 6}" text-anchor="middle" fill="#a0620a">${esc(b.label)}</text>`,
+    );
   }
   body.push(...yAxis(ticks, y, c.yLabel, c.format));
   for (const t of niceTicks(0, xMax, 8)) {
@@ -115,7 +117,9 @@ export function lineChart(c: LineChart): string {
   }
   body.push(`<text x="${M.left + PW / 2}" y="${H - 14}" text-anchor="middle">${esc(c.xLabel)}</text>`);
   for (const h of c.hlines ?? []) {
-    body.push(`<line x1="${M.left}" x2="${M.left + PW}" y1="${num(y(h.y))}" y2="${num(y(h.y))}" stroke="${h.color ?? '#555'}" stroke-dasharray="6 4"/>`);
+    body.push(
+      `<line x1="${M.left}" x2="${M.left + PW}" y1="${num(y(h.y))}" y2="${num(y(h.y))}" stroke="${h.color ?? '#555'}" stroke-dasharray="6 4"/>`,
+    );
     body.push(`<text x="${M.left + PW - 4}" y="${num(y(h.y) - 4)}" text-anchor="end" fill="${h.color ?? '#555'}">${esc(h.label)}</text>`);
   }
   const colors = c.series.map((s, i) => s.color ?? COLORS[s.name] ?? PALETTE[i % PALETTE.length]!);
@@ -124,6 +128,12 @@ export function lineChart(c: LineChart): string {
     const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${num(x(p[0]))} ${num(y(p[1]))}`).join(' ');
     body.push(`<path d="${d}" fill="none" stroke="${colors[i]}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
   });
-  body.push(...legend(c.series.map((s) => s.name), colors, c.series.map((s) => s.dashed)));
+  body.push(
+    ...legend(
+      c.series.map((s) => s.name),
+      colors,
+      c.series.map((s) => s.dashed),
+    ),
+  );
   return frame(c.title, body, c.subtitle);
 }

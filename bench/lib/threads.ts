@@ -12,7 +12,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 export function threadIds(): number[] {
   try {
-    return readdirSync('/proc/self/task').map(Number).filter((n) => Number.isInteger(n));
+    return readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((n) => Number.isInteger(n));
   } catch {
     return [];
   }

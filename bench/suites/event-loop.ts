@@ -112,14 +112,23 @@ export async function runEventLoop(url: string, cfg: BenchConfig['eventLoop']): 
     rows.push(r);
     progress(`  ${describe(r)}`);
   };
-  progress(`event loop: ${cfg.ratesPerSecond.map(rate).join(', ')} of ${payloadLabel(cfg.payload)}, ${cfg.durationMs} ms per client and rate`);
+  progress(
+    `event loop: ${cfg.ratesPerSecond.map(rate).join(', ')} of ${payloadLabel(cfg.payload)}, ${cfg.durationMs} ms per client and rate`,
+  );
   add(await sustain('idle pacer', () => true, 0, cfg, []));
 
   const { value: pub, tids } = await withNewThreads(() => createPublisher({ servers: url, waitForConnect: true }));
   const nc = await connect({ servers: url, name: 'bench-nats' });
   const clients = {
     'nats-offload': { publish: () => pub.tryPublish(SUBJECT, payload), flush: () => pub.flush(), tids },
-    nats: { publish: () => (nc.publish(SUBJECT, payload), true), flush: () => nc.flush(), tids: [] },
+    nats: {
+      publish: () => {
+        nc.publish(SUBJECT, payload);
+        return true;
+      },
+      flush: () => nc.flush(),
+      tids: [],
+    },
   } as const;
   try {
     // Warm up the JIT on both sides before measuring.

@@ -108,15 +108,69 @@ export interface PublishCostResult {
 
 /** What each ratio divides: numerator case over denominator case, both at the same payload. */
 export const RATIOS: Readonly<Record<RatioKey, { readonly label: string; readonly over: readonly [CostCase, CostCase] }>> = {
-  'nats/offload 1': { label: 'nats / nats-offload, 1 subject', over: [{ client: 'nats', order: 'one' }, { client: 'nats-offload', order: 'one' }] },
-  'nats/offload N': { label: 'nats / nats-offload, rotating strings', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload', order: 'cycle' }] },
-  'nats/handles N': { label: 'nats / nats-offload, rotating handles', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload (handles)', order: 'cycle' }] },
-  'offload/floor 1': { label: 'nats-offload / floor, 1 subject', over: [{ client: 'nats-offload', order: 'one' }, { client: 'floor', order: 'one' }] },
-  'offload/floor N': { label: 'nats-offload / floor, rotating strings', over: [{ client: 'nats-offload', order: 'cycle' }, { client: 'floor', order: 'cycle' }] },
-  'offload N/offload 1': { label: 'nats-offload rotating strings / 1 subject', over: [{ client: 'nats-offload', order: 'cycle' }, { client: 'nats-offload', order: 'one' }] },
-  'offload random/offload 1': { label: 'nats-offload strings in random order / 1 subject', over: [{ client: 'nats-offload', order: 'random' }, { client: 'nats-offload', order: 'one' }] },
-  'total cpu 1': { label: 'total CPU: nats main / nats-offload main + worker, 1 subject', over: [{ client: 'nats', order: 'one' }, { client: 'nats-offload', order: 'one' }] },
-  'total cpu N': { label: 'total CPU: nats main / nats-offload main + worker, rotating strings', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload', order: 'cycle' }] },
+  'nats/offload 1': {
+    label: 'nats / nats-offload, 1 subject',
+    over: [
+      { client: 'nats', order: 'one' },
+      { client: 'nats-offload', order: 'one' },
+    ],
+  },
+  'nats/offload N': {
+    label: 'nats / nats-offload, rotating strings',
+    over: [
+      { client: 'nats', order: 'cycle' },
+      { client: 'nats-offload', order: 'cycle' },
+    ],
+  },
+  'nats/handles N': {
+    label: 'nats / nats-offload, rotating handles',
+    over: [
+      { client: 'nats', order: 'cycle' },
+      { client: 'nats-offload (handles)', order: 'cycle' },
+    ],
+  },
+  'offload/floor 1': {
+    label: 'nats-offload / floor, 1 subject',
+    over: [
+      { client: 'nats-offload', order: 'one' },
+      { client: 'floor', order: 'one' },
+    ],
+  },
+  'offload/floor N': {
+    label: 'nats-offload / floor, rotating strings',
+    over: [
+      { client: 'nats-offload', order: 'cycle' },
+      { client: 'floor', order: 'cycle' },
+    ],
+  },
+  'offload N/offload 1': {
+    label: 'nats-offload rotating strings / 1 subject',
+    over: [
+      { client: 'nats-offload', order: 'cycle' },
+      { client: 'nats-offload', order: 'one' },
+    ],
+  },
+  'offload random/offload 1': {
+    label: 'nats-offload strings in random order / 1 subject',
+    over: [
+      { client: 'nats-offload', order: 'random' },
+      { client: 'nats-offload', order: 'one' },
+    ],
+  },
+  'total cpu 1': {
+    label: 'total CPU: nats main / nats-offload main + worker, 1 subject',
+    over: [
+      { client: 'nats', order: 'one' },
+      { client: 'nats-offload', order: 'one' },
+    ],
+  },
+  'total cpu N': {
+    label: 'total CPU: nats main / nats-offload main + worker, rotating strings',
+    over: [
+      { client: 'nats', order: 'cycle' },
+      { client: 'nats-offload', order: 'cycle' },
+    ],
+  },
 };
 
 function runChild(cfg: CostRunConfig): Promise<CostProcessResult> {
@@ -125,7 +179,9 @@ function runChild(cfg: CostRunConfig): Promise<CostProcessResult> {
   return new Promise((resolve, reject) => {
     let result: CostProcessResult | undefined;
     child.on('message', (m: FromCostRun) => (result = m.result));
-    child.once('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`publish-cost process exited with code ${code} and no result`))));
+    child.once('exit', (code) =>
+      result !== undefined ? resolve(result) : reject(new Error(`publish-cost process exited with code ${code} and no result`)),
+    );
   });
 }
 

@@ -13,7 +13,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
 import { expect, onTestFinished } from 'vitest';
 import { FAULT_RESULTS_DIR, type FaultRecord, type FaultResult } from '../../scripts/fault-record.js';
 import { sleep, startServer, waitUntil, startPublisher as startAnyPublisher, type Cleanups } from './lifecycle.js';
-import { type CloseReport, type Publisher, type PublisherEvent, type PublisherOptions, type PublisherStats } from '../../src/index.js';
+import type { CloseReport, Publisher, PublisherEvent, PublisherOptions, PublisherStats } from '../../src/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { findNatsServer, type NatsServerProcess, type StartOptions } from './nats-server.js';
 import { readSeq, SequenceCounter, type SequenceReport } from './sequence.js';
@@ -61,7 +61,11 @@ export class EventLog {
   }
   /** Waits until at least `n` events of `type` were seen. */
   async waitFor(type: PublisherEvent['type'], n = 1, timeoutMs = 30_000): Promise<void> {
-    await waitUntil(() => this.count(type) >= n, timeoutMs, () => `${n} '${type}' event(s); saw ${this.summary()}`);
+    await waitUntil(
+      () => this.count(type) >= n,
+      timeoutMs,
+      () => `${n} '${type}' event(s); saw ${this.summary()}`,
+    );
   }
   summary(): string {
     return this.events.map((e) => e.type).join(',') || '(none)';
@@ -176,7 +180,11 @@ export class SeqStream {
 
   /** Waits until `n` offers were refused (by a run() in progress). */
   waitForRefused(n: number, timeoutMs = 30_000): Promise<void> {
-    return waitUntil(() => this.refused >= n, timeoutMs, () => `${n} refusals (have ${this.refused})`);
+    return waitUntil(
+      () => this.refused >= n,
+      timeoutMs,
+      () => `${n} refusals (have ${this.refused})`,
+    );
   }
 }
 
@@ -255,7 +263,11 @@ export async function faultSubscriber(
     distinct: () => distinct,
     badContent: () => bad,
     waitFor: (n, timeoutMs = 30_000) =>
-      waitUntil(() => distinct >= n, timeoutMs, () => `subscriber to see ${n} distinct messages; saw ${distinct} (received ${counter.received})`),
+      waitUntil(
+        () => distinct >= n,
+        timeoutMs,
+        () => `subscriber to see ${n} distinct messages; saw ${distinct} (received ${counter.received})`,
+      ),
     close: async () => {
       await nc.close().catch(() => {});
     },
@@ -584,7 +596,12 @@ export function recordResult(r: FaultResult): void {
       at,
       node: process.version,
       ...toolVersions(),
-      test: { file: relative(REPO_ROOT, testPath ?? task.file.filepath).split(sep).join('/'), name: currentTestName ?? task.name },
+      test: {
+        file: relative(REPO_ROOT, testPath ?? task.file.filepath)
+          .split(sep)
+          .join('/'),
+        name: currentTestName ?? task.name,
+      },
       outcome: task.result?.state === 'pass' ? 'passed' : 'failed',
     };
     mkdirSync(RESULTS_DIR, { recursive: true });

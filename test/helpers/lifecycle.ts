@@ -60,7 +60,12 @@ export async function startPublisher(cleanups: Cleanups, options: PublisherOptio
 }
 
 /** A counting subscriber (test/helpers/sequence.ts) closed by `cleanups`. */
-export async function startCountingSubscriber(cleanups: Cleanups, server: string, subject: string, capacity: number): Promise<CountingSubscriber> {
+export async function startCountingSubscriber(
+  cleanups: Cleanups,
+  server: string,
+  subject: string,
+  capacity: number,
+): Promise<CountingSubscriber> {
   const sub = await countingSubscriber(server, subject, capacity);
   cleanups.add(() => sub.close());
   return sub;

@@ -610,7 +610,8 @@ export class RingHarness {
         if (r.pos >= f.pos) break;
         const fr = r.frame;
         if (fr === undefined) continue;
-        const unsent = fr.released === 'dropped' || fr.released === 'expiredByMain' || fr.released === 'expired' || fr.released === 'oversize';
+        const unsent =
+          fr.released === 'dropped' || fr.released === 'expiredByMain' || fr.released === 'expired' || fr.released === 'oversize';
         if (unsent && fr.releasedAt! > f.since) dropped++;
       }
       const reported = a.expired + a.oversize + f.byMain;

@@ -1,12 +1,6 @@
 /** Every kind of bad input gets a typed error with a stable code, and nothing is lost around it. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPublisher,
-  InvalidOptionError,
-  NatsOffloadError,
-  OptionNotCloneableError,
-  type Publisher,
-} from '../../src/index.js';
+import { createPublisher, InvalidOptionError, NatsOffloadError, OptionNotCloneableError, type Publisher } from '../../src/index.js';
 import { startNatsServer, type NatsServerProcess } from '../helpers/nats-server.js';
 import { countingSubscriber, seqPayload } from '../helpers/sequence.js';
 
@@ -85,9 +79,7 @@ describe('bad input', () => {
   it("refuses a payload over the server's max_payload (learned from INFO): MAX_PAYLOAD_EXCEEDED", () => {
     expect(codeOf(() => pub.publish('a', new Uint8Array(4097)))).toBe('MAX_PAYLOAD_EXCEEDED');
     expect(codeOf(() => pub.publish('a', 'x'.repeat(4097)))).toBe('MAX_PAYLOAD_EXCEEDED');
-    expect(codeOf(() => pub.publish('a', new Uint8Array(4000), { headers: { k: 'v'.repeat(200) } }))).toBe(
-      'MAX_PAYLOAD_EXCEEDED',
-    );
+    expect(codeOf(() => pub.publish('a', new Uint8Array(4000), { headers: { k: 'v'.repeat(200) } }))).toBe('MAX_PAYLOAD_EXCEEDED');
     expect(codeOf(() => pub.publish('a', new Uint8Array(4096)))).toBeUndefined();
   });
 

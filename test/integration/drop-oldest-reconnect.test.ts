@@ -57,7 +57,8 @@ describe("overflow 'drop-oldest' across a reconnect", () => {
     expect(s.droppedOldest).toBeGreaterThan(0);
     recordResult({
       id: 'drop-oldest-reconnect',
-      fault: "overflow 'drop-oldest' at its message limit while the worker reconnects and resends (a test hook holds the worker's lock through its first pass)",
+      fault:
+        "overflow 'drop-oldest' at its message limit while the worker reconnects and resends (a test hook holds the worker's lock through its first pass)",
       client: 'nats-offload',
       userSees: `no frame on the new socket dropped: ${s.droppedOldest} dropped, ${s.sent} confirmed, ${arrived.distinct} arrived, pending ${s.pendingMessages}; full state lifts`,
       accepted: s.accepted,

@@ -55,7 +55,8 @@ describe('flush()', () => {
       id: 'flush-during-outage',
       fault: "flush() during an outage while overflow 'drop-oldest' releases every message it covers",
       client: 'nats-offload',
-      userSees: 'flush stays pending while disconnected; after the reconnect it rejects with MESSAGES_DROPPED { oldest: 10 }; a later flush resolves',
+      userSees:
+        'flush stays pending while disconnected; after the reconnect it rejects with MESSAGES_DROPPED { oldest: 10 }; a later flush resolves',
       accepted: s.accepted,
       sent: s.sent,
       droppedOldest: s.droppedOldest,
@@ -85,7 +86,11 @@ describe('flush()', () => {
     rig.pub.publish('flush.hc', seqPayload(0));
     const timeouts = await Promise.all(Array.from({ length: 200 }, () => rig!.pub.flush({ timeout: 20 }).catch((e: unknown) => e)));
     for (const t of timeouts) expect(t).toBeInstanceOf(TimeoutError);
-    await waitUntil(() => rig!.pub.workerFlushesForTest() === 0, 5_000, () => `the worker to drop the cancelled flushes (holds ${rig!.pub.workerFlushesForTest()})`);
+    await waitUntil(
+      () => rig!.pub.workerFlushesForTest() === 0,
+      5_000,
+      () => `the worker to drop the cancelled flushes (holds ${rig!.pub.workerFlushesForTest()})`,
+    );
     recordResult({
       id: 'flush-timeouts-forgotten',
       fault: '200 flush({ timeout: 20 }) during an outage (health checks)',

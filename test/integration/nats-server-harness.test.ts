@@ -86,10 +86,7 @@ describe('nats-server harness', () => {
 
   afterEach(async () => {
     for (const conn of connections.splice(0)) conn.close();
-    await Promise.all([
-      ...servers.splice(0).map((s) => s.stop()),
-      ...clusters.splice(0).map((c) => c.stop()),
-    ]);
+    await Promise.all([...servers.splice(0).map((s) => s.stop()), ...clusters.splice(0).map((c) => c.stop())]);
   });
 
   it('starts a server that greets a raw client with INFO', async () => {

@@ -113,7 +113,9 @@ describe('maxBufferedAge', () => {
     expect(fresh).toBeGreaterThan(0);
     const lastBeforeReturn = acceptedAt.findIndex((t) => t > returned);
     const end = lastBeforeReturn < 0 ? acceptedAt.length : lastBeforeReturn;
-    expect(end - fresh, "messages accepted in the window (none before the fix: the buffer stayed full of expired ones)").toBeGreaterThan(10);
+    expect(end - fresh, 'messages accepted in the window (none before the fix: the buffer stayed full of expired ones)').toBeGreaterThan(
+      10,
+    );
     const rep = rig.sub.counter.report((seq) => seq >= fresh && seq < end);
     expect(rep.missing).toEqual([]);
     const s = rig.pub.stats();

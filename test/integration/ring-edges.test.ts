@@ -16,7 +16,11 @@ function busyWait(ms: number): void {
 describe('ring edges', () => {
   it("drop-oldest within one synchronous burst, across the worker's clock ticks, keeps the worker alive", async () => {
     const port = await freePort();
-    const pub = await startPublisher(cleanups, { servers: `nats://127.0.0.1:${port}`, reconnectBufSize: 64 * 1024, overflow: 'drop-oldest' });
+    const pub = await startPublisher(cleanups, {
+      servers: `nats://127.0.0.1:${port}`,
+      reconnectBufSize: 64 * 1024,
+      overflow: 'drop-oldest',
+    });
     const big = new Uint8Array(30_000);
     await new Promise((r) => setTimeout(r, 500)); // the worker is up and ticking
     for (let i = 0; i < 10; i++) {

@@ -53,7 +53,12 @@ async function rejection(options: Parameters<typeof createPublisher>[0]): Promis
 
 describe('waitForConnect', () => {
   it('rejects with CONNECTION_ERROR at once when the server certificate is signed by an untrusted CA', async () => {
-    const { error, ms } = await rejection({ servers: tlsServer.url, tls: { caFile: otherCa.caFile }, waitForConnect: true, connectTimeout: 60_000 });
+    const { error, ms } = await rejection({
+      servers: tlsServer.url,
+      tls: { caFile: otherCa.caFile },
+      waitForConnect: true,
+      connectTimeout: 60_000,
+    });
     expect(error.code).toBe('CONNECTION_ERROR');
     expect(error.message).toMatch(/certificate/i);
     expect(ms, 'rejected by the certificate check, not by connectTimeout').toBeLessThan(30_000);
@@ -69,7 +74,12 @@ describe('waitForConnect', () => {
   });
 
   it('rejects with CONNECTION_ERROR at once when the certificate does not name the host', async () => {
-    const { error, ms } = await rejection({ servers: wrongNameServer.url, tls: { caFile: wrongName.caFile }, waitForConnect: true, connectTimeout: 60_000 });
+    const { error, ms } = await rejection({
+      servers: wrongNameServer.url,
+      tls: { caFile: wrongName.caFile },
+      waitForConnect: true,
+      connectTimeout: 60_000,
+    });
     expect(error.code).toBe('CONNECTION_ERROR');
     expect(error.message).toMatch(/ALTNAME|does not match|certificate/i);
     expect(ms, 'rejected by the certificate check, not by connectTimeout').toBeLessThan(30_000);
@@ -77,7 +87,12 @@ describe('waitForConnect', () => {
 
   it('rejects after connectTimeout when no server answers, naming the last reason', async () => {
     const port = await freePort();
-    const { error } = await rejection({ servers: `nats://127.0.0.1:${port}`, waitForConnect: true, connectTimeout: 1_000, reconnectTimeWait: 100 });
+    const { error } = await rejection({
+      servers: `nats://127.0.0.1:${port}`,
+      waitForConnect: true,
+      connectTimeout: 1_000,
+      reconnectTimeWait: 100,
+    });
     expect(error.message).toMatch(/connectTimeout \(1000 ms\)/);
     expect(error.message).toMatch(/last attempt: .*(ECONNREFUSED|CONNECTION_REFUSED)/);
     recordResult({

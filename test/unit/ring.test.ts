@@ -6,16 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RingWriter } from '../../src/ring-writer.js';
-import {
-  CONFIRMED_POS,
-  SENT_POS,
-  STATE,
-  State,
-  WRITE_POS,
-  allocateRing,
-  geometryFor,
-  viewsOf,
-} from '../../src/shared/layout.js';
+import { CONFIRMED_POS, SENT_POS, STATE, State, WRITE_POS, allocateRing, geometryFor, viewsOf } from '../../src/shared/layout.js';
 import { SubjectCache } from '../../src/subjects.js';
 import { RingReader } from '../../worker/ring-reader.js';
 
@@ -95,7 +86,7 @@ describe('ring writer and reader', () => {
         const subject = `s.${Math.floor(rand() * 50)}`;
         const size = rand() < 0.05 ? Math.floor(rand() * 8000) : Math.floor(rand() * 300);
         let payload: Uint8Array | string;
-        if (rand() < 0.3) payload = 'é'.repeat(Math.floor(size / 2)) + 'x';
+        if (rand() < 0.3) payload = `${'é'.repeat(Math.floor(size / 2))}x`;
         else {
           payload = new Uint8Array(size);
           for (let i = 0; i < size; i++) payload[i] = Math.floor(rand() * 256);
@@ -155,7 +146,10 @@ describe('ring writer and reader', () => {
     reader.confirm(reader.sentPos, reader.sentOff, 5);
     expect(writer.tryWrite(prefix, payload, payload.length)).toBe(false);
     // Release down to half: open again.
-    while (reader.pendingBytes() > 32 * 1024) readFrame(reader), reader.confirm(reader.sentPos, reader.sentOff, 1);
+    while (reader.pendingBytes() > 32 * 1024) {
+      readFrame(reader);
+      reader.confirm(reader.sentPos, reader.sentOff, 1);
+    }
     expect(writer.tryWrite(prefix, payload, payload.length)).toBe(true);
     expect(Atomics.load(views.control, STATE)).toBe(State.OPEN);
   });

@@ -108,8 +108,18 @@ async function refusedWith(url: string, opts: PublisherOptions, why: RegExp): Pr
  * resolves to a ConnectionError matching `why`. (Not through waitForConnect: a createPublisher
  * that never settles would leave no handle to close the stuck worker with.)
  */
-async function givesUpWith(url: string, opts: PublisherOptions, why: RegExp): Promise<{ error: unknown; pub: Publisher; events: EventLog }> {
-  const { pub, events } = await watchedPublisher({ servers: url, reconnectTimeWait: 100, reconnectJitter: 0, maxReconnectAttempts: 2, ...opts });
+async function givesUpWith(
+  url: string,
+  opts: PublisherOptions,
+  why: RegExp,
+): Promise<{ error: unknown; pub: Publisher; events: EventLog }> {
+  const { pub, events } = await watchedPublisher({
+    servers: url,
+    reconnectTimeWait: 100,
+    reconnectJitter: 0,
+    maxReconnectAttempts: 2,
+    ...opts,
+  });
   const outcome = await closedWithin(pub, REPORT_WITHIN_MS);
   expect(
     outcome,
@@ -122,22 +132,39 @@ async function givesUpWith(url: string, opts: PublisherOptions, why: RegExp): Pr
 
 describe('authentication and TLS', () => {
   describe('good credentials connect and deliver everything', () => {
-    it('user/password', () => deliversAll('userpass', servers.auth!.url, { user: 'alice', pass: 's3cret' }, { user: 'alice', pass: 's3cret' }));
+    it('user/password', () =>
+      deliversAll('userpass', servers.auth!.url, { user: 'alice', pass: 's3cret' }, { user: 'alice', pass: 's3cret' }));
     it('token', async () => {
       const s = await tokenServer();
       await deliversAll('token', s.url, { token: 't0ken-xyz' }, { token: 't0ken-xyz' });
     });
     it('nkey seed', () => deliversAll('nkey', servers.auth!.url, { nkeySeed: NKEY_SEED }, { user: 'alice', pass: 's3cret' }));
-    it('TLS, CA by file', () => deliversAll('tls-cafile', servers.tls!.url.replace('nats:', 'tls:'), { tls: { caFile: tlsA.caFile } }, { tls: { caFile: tlsA.caFile } }));
+    it('TLS, CA by file', () =>
+      deliversAll(
+        'tls-cafile',
+        servers.tls!.url.replace('nats:', 'tls:'),
+        { tls: { caFile: tlsA.caFile } },
+        { tls: { caFile: tlsA.caFile } },
+      ));
     it('TLS, CA as PEM text', () => deliversAll('tls-ca', servers.tls!.url, { tls: { ca: tlsA.ca } }, { tls: { caFile: tlsA.caFile } }));
     it('mutual TLS, client cert by file', () =>
-      deliversAll('mtls-files', servers.mtls!.url, { tls: { caFile: tlsA.caFile, certFile: tlsA.certFile, keyFile: tlsA.keyFile } }, { tls: { caFile: tlsA.caFile, certFile: tlsA.certFile, keyFile: tlsA.keyFile } }));
+      deliversAll(
+        'mtls-files',
+        servers.mtls!.url,
+        { tls: { caFile: tlsA.caFile, certFile: tlsA.certFile, keyFile: tlsA.keyFile } },
+        { tls: { caFile: tlsA.caFile, certFile: tlsA.certFile, keyFile: tlsA.keyFile } },
+      ));
     it('mutual TLS, client cert as PEM text', () =>
-      deliversAll('mtls-pem', servers.mtls!.url, { tls: { ca: tlsA.ca, cert: tlsA.cert, key: tlsA.key } }, { tls: { caFile: tlsA.caFile, certFile: tlsA.certFile, keyFile: tlsA.keyFile } }));
+      deliversAll(
+        'mtls-pem',
+        servers.mtls!.url,
+        { tls: { ca: tlsA.ca, cert: tlsA.cert, key: tlsA.key } },
+        { tls: { caFile: tlsA.caFile, certFile: tlsA.certFile, keyFile: tlsA.keyFile } },
+      ));
   });
 
   describe('bad credentials give a clear error', () => {
-    it('wrong password: createPublisher rejects with the server\'s Authorization Violation', async () => {
+    it("wrong password: createPublisher rejects with the server's Authorization Violation", async () => {
       await refusedWith(servers.auth!.url, { user: 'alice', pass: 'wrong' }, /authorization violation/i);
     });
     it('wrong token', async () => {
@@ -160,11 +187,15 @@ describe('authentication and TLS', () => {
       expect(report).toMatchObject({ accepted: 100, sent: 0, unsent: 100 });
       expect(report.error).toBe(closedWith);
       expectBalanced(report);
-      recordOffload(report, { lostSilently: 0 }, {
-        id: 'auth-bad-password',
-        fault: 'wrong password (server with user/password auth), no waitForConnect',
-        userSees: `'error' event and closed() → ConnectionError "${(closedWith as Error).message}"; close() reports the 100 buffered messages unsent`,
-      });
+      recordOffload(
+        report,
+        { lostSilently: 0 },
+        {
+          id: 'auth-bad-password',
+          fault: 'wrong password (server with user/password auth), no waitForConnect',
+          userSees: `'error' event and closed() → ConnectionError "${(closedWith as Error).message}"; close() reports the 100 buffered messages unsent`,
+        },
+      );
     });
     it('TLS server not trusted (wrong CA), maxReconnectAttempts 2: the publisher gives up naming the certificate problem', async () => {
       const { error } = await givesUpWith(servers.tls!.url, { tls: { caFile: tlsB.caFile } }, /certificate|self.signed|TLS/i);
@@ -180,7 +211,11 @@ describe('authentication and TLS', () => {
     it('TLS server not trusted (wrong CA), reconnecting forever: an error event says why', async () => {
       const { pub, events } = await watchedPublisher({ servers: servers.tls!.url, tls: { caFile: tlsB.caFile }, reconnectTimeWait: 100 });
       pub.publish('faults.auth.tls', 'buffered');
-      await waitUntil(() => events.errors().length > 0, REPORT_WITHIN_MS, () => `an error event while status is '${pub.status}'; events: ${events.summary()}`).catch((err: unknown) => {
+      await waitUntil(
+        () => events.errors().length > 0,
+        REPORT_WITHIN_MS,
+        () => `an error event while status is '${pub.status}'; events: ${events.summary()}`,
+      ).catch((err: unknown) => {
         recordResult({
           id: 'tls-wrong-ca-forever',
           fault: 'TLS server certificate signed by an untrusted CA, default maxReconnectAttempts (-1)',

@@ -5,7 +5,15 @@
  * `connected` until TCP's own timeout (minutes). The worker owns the deadline now.
  */
 import { describe, expect, it } from 'vitest';
-import { cleanupsAfterEach, closeAndCount, expectNothingLost, recordOffload, sleep, startProxiedRig, startSeqPublisher } from '../../helpers/faults-harness.js';
+import {
+  cleanupsAfterEach,
+  closeAndCount,
+  expectNothingLost,
+  recordOffload,
+  sleep,
+  startProxiedRig,
+  startSeqPublisher,
+} from '../../helpers/faults-harness.js';
 
 const cleanups = cleanupsAfterEach();
 

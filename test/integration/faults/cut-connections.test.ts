@@ -25,7 +25,12 @@ const CUT_EVERY_MS = 200;
 describe('connection cuts every 200 ms', () => {
   it(`delivers all ${MESSAGES} accepted messages, duplicates bounded by resent`, async () => {
     const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.cut', MESSAGES);
-    const { pub, events, stream } = await startSeqPublisher(cleanups, subject, { servers: proxy.url, waitForConnect: true, reconnectTimeWait: 20, reconnectJitter: 0 });
+    const { pub, events, stream } = await startSeqPublisher(cleanups, subject, {
+      servers: proxy.url,
+      waitForConnect: true,
+      reconnectTimeWait: 20,
+      reconnectJitter: 0,
+    });
 
     const cutter = startCutter(cleanups, proxy, CUT_EVERY_MS);
     // Keep cutting until every message is confirmed, so cuts also land during the final drain.
@@ -56,7 +61,9 @@ describe('connection cuts every 200 ms', () => {
       const h = Math.imul(seq ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
       return 8 + (h % 16 === 0 ? h % 6_000 : h % 300);
     };
-    const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.cut.wrap', count, { verify: (d, seq) => patternIntact(d, seq, sizeOf) });
+    const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.cut.wrap', count, {
+      verify: (d, seq) => patternIntact(d, seq, sizeOf),
+    });
     const { pub, events, stream } = await startSeqPublisher(
       cleanups,
       subject,

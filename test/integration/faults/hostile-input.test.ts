@@ -14,7 +14,7 @@ import {
   MaxPayloadExceededError,
   MessageTooLargeError,
   MessagesDroppedError,
-  NatsOffloadError,
+  type NatsOffloadError,
   type Publisher,
 } from '../../../src/index.js';
 import { SUBJECT_CACHE_LIMIT } from '../../../src/subjects.js';
@@ -54,7 +54,33 @@ function prng(seed: number): () => number {
   };
 }
 
-const PIECES = ['a', 'b', 'Z', '9', '.', '.', '*', '>', ' ', '\t', '\r', '\n', '\u0000', 'é', '\ud800', '\udc00', '😀', '-', '_', '$', '\u2028', '\u007f', '\u0001', 'PUB', '\r\n'];
+const PIECES = [
+  'a',
+  'b',
+  'Z',
+  '9',
+  '.',
+  '.',
+  '*',
+  '>',
+  ' ',
+  '\t',
+  '\r',
+  '\n',
+  '\u0000',
+  'é',
+  '\ud800',
+  '\udc00',
+  '😀',
+  '-',
+  '_',
+  '$',
+  '\u2028',
+  '\u007f',
+  '\u0001',
+  'PUB',
+  '\r\n',
+];
 
 function randomSubject(rand: () => number): string {
   const n = 1 + Math.floor(rand() * 30);
@@ -96,7 +122,9 @@ describe('hostile input at volume', () => {
     const expectThrows = (what: string, fn: () => unknown, cls: new (...a: never[]) => NatsOffloadError, message?: RegExp): void => {
       const e = thrown(fn);
       if (!(e instanceof cls) || (message !== undefined && !message.test(e.message))) {
-        wrongErrors.push(`${what}: expected ${cls.name}${message ? ` ${message}` : ''}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+        wrongErrors.push(
+          `${what}: expected ${cls.name}${message ? ` ${message}` : ''}, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+        );
       }
     };
 
@@ -131,15 +159,37 @@ describe('hostile input at volume', () => {
       expectThrows(`subject ${String(bad)}`, () => pub.publish(bad as unknown as string, 'x'), InvalidSubjectError);
       valid();
     }
-    for (const bad of [undefined, null, 42, {}, [1, 2], new ArrayBuffer(4), new DataView(new ArrayBuffer(4)), new Uint16Array(2), new String('s')]) {
-      expectThrows(`payload ${Object.prototype.toString.call(bad)}`, () => pub.publish('faults.x', bad as unknown as string), InvalidPayloadError);
+    for (const bad of [
+      undefined,
+      null,
+      42,
+      {},
+      [1, 2],
+      new ArrayBuffer(4),
+      new DataView(new ArrayBuffer(4)),
+      new Uint16Array(2),
+      new String('s'),
+    ]) {
+      expectThrows(
+        `payload ${Object.prototype.toString.call(bad)}`,
+        () => pub.publish('faults.x', bad as unknown as string),
+        InvalidPayloadError,
+      );
       valid();
     }
     expectThrows('options null', () => pub.publish('faults.x', 'x', null as unknown as object), InvalidPayloadError);
     expectThrows('reply with space', () => pub.publish('faults.x', 'x', { reply: 'a b' }), InvalidSubjectError);
-    expectThrows('header value with CRLF', () => pub.publish('faults.x', 'x', { headers: { A: 'v\r\nPUB evil 1\r\n' } }), InvalidPayloadError);
+    expectThrows(
+      'header value with CRLF',
+      () => pub.publish('faults.x', 'x', { headers: { A: 'v\r\nPUB evil 1\r\n' } }),
+      InvalidPayloadError,
+    );
     expectThrows('header name with colon', () => pub.publish('faults.x', 'x', { headers: { 'A:B': 'v' } }), InvalidPayloadError);
-    expectThrows('header value not a string', () => pub.publish('faults.x', 'x', { headers: { A: 1 as unknown as string } }), InvalidPayloadError);
+    expectThrows(
+      'header value not a string',
+      () => pub.publish('faults.x', 'x', { headers: { A: 1 as unknown as string } }),
+      InvalidPayloadError,
+    );
     valid();
 
     // 3. Lone surrogates: encoded as U+FFFD by both the length and the bytes, so framing holds.
@@ -157,11 +207,24 @@ describe('hostile input at volume', () => {
     pub.publish('faults.hostile.raw.maxstr', 'b'.repeat(MAX_PAYLOAD));
     valid();
     expectThrows('payload max+1', () => pub.publish('faults.x', new Uint8Array(MAX_PAYLOAD + 1)), MaxPayloadExceededError);
-    expectThrows('string payload over max in UTF-8 only', () => pub.publish('faults.x', 'é'.repeat(MAX_PAYLOAD / 2 + 1)), MaxPayloadExceededError);
-    expectThrows('headers push it over max', () => pub.publish('faults.x', new Uint8Array(MAX_PAYLOAD), { headers: { A: 'b' } }), MaxPayloadExceededError);
+    expectThrows(
+      'string payload over max in UTF-8 only',
+      () => pub.publish('faults.x', 'é'.repeat(MAX_PAYLOAD / 2 + 1)),
+      MaxPayloadExceededError,
+    );
+    expectThrows(
+      'headers push it over max',
+      () => pub.publish('faults.x', new Uint8Array(MAX_PAYLOAD), { headers: { A: 'b' } }),
+      MaxPayloadExceededError,
+    );
     valid();
     const small = await startPublisher(cleanups, { servers: server.url, reconnectBufSize: 64 * 1024 });
-    expectThrows('frame larger than the whole buffer', () => small.publish('faults.x', new Uint8Array(70 * 1024)), MessageTooLargeError, /reconnectBufSize/);
+    expectThrows(
+      'frame larger than the whole buffer',
+      () => small.publish('faults.x', new Uint8Array(70 * 1024)),
+      MessageTooLargeError,
+      /reconnectBufSize/,
+    );
     await small.close();
 
     // 5. 10^5 distinct subjects, each a sequence message: the cache stays bounded.
@@ -180,7 +243,11 @@ describe('hostile input at volume', () => {
     await sub.waitFor(seq, 30_000);
     await many.waitFor(DISTINCT_SUBJECTS, 30_000);
     await raw.flush();
-    await waitUntil(() => rawGot.size >= 7, 10_000, () => `7 raw subjects, have ${[...rawGot.keys()].join(',')}`);
+    await waitUntil(
+      () => rawGot.size >= 7,
+      10_000,
+      () => `7 raw subjects, have ${[...rawGot.keys()].join(',')}`,
+    );
     const report = await pub.close({ timeout: 5_000 });
 
     expect(wrongErrors).toEqual([]);
@@ -215,16 +282,22 @@ describe('hostile input at volume', () => {
     }
     const d = delivery(sub.counter, { ...report, accepted: seq, sent: seq });
     expectDelivered(d, { ...report, accepted: seq, sent: seq, unsent: 0, droppedOversize: 0 });
-    recordOffload(report, { duplicates: seqReport.duplicates + manyReport.duplicates, lostSilently: seqReport.missing.length + manyReport.missing.length }, {
-      id: 'hostile-input',
-      fault: `${ROUNDS} random subjects (whitespace, wildcards, lone surrogates, control chars), huge subjects, bad types, max_payload ±1, ${DISTINCT_SUBJECTS} distinct subjects`,
-      userSees: `InvalidSubjectError ×${randomRefused} (random), InvalidPayloadError / MaxPayloadExceededError / MessageTooLargeError at the call; no error event, no disconnect`,
-      notes: `subject cache peaked at ${maxCache}; corrupt neighbours: 0`,
-    });
+    recordOffload(
+      report,
+      { duplicates: seqReport.duplicates + manyReport.duplicates, lostSilently: seqReport.missing.length + manyReport.missing.length },
+      {
+        id: 'hostile-input',
+        fault: `${ROUNDS} random subjects (whitespace, wildcards, lone surrogates, control chars), huge subjects, bad types, max_payload ±1, ${DISTINCT_SUBJECTS} distinct subjects`,
+        userSees: `InvalidSubjectError ×${randomRefused} (random), InvalidPayloadError / MaxPayloadExceededError / MessageTooLargeError at the call; no error event, no disconnect`,
+        notes: `subject cache peaked at ${maxCache}; corrupt neighbours: 0`,
+      },
+    );
   });
 
   it('drops a buffered message the server turns out to be too small for, reports it, keeps its neighbours', async () => {
-    const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.hostile.oversize', 10_000, { server: { config: 'max_payload: 65536\n' } });
+    const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.hostile.oversize', 10_000, {
+      server: { config: 'max_payload: 65536\n' },
+    });
     // Publish before the first connection: the 1 MiB default max_payload applies until INFO.
     proxy.refuse(Number.POSITIVE_INFINITY);
     const pub = await startPublisher(cleanups, { servers: proxy.url, reconnectTimeWait: 50, reconnectJitter: 0 });
@@ -264,11 +337,15 @@ describe('hostile input at volume', () => {
     expect(r.duplicates).toBe(0);
     expect(r.outOfOrder).toBe(0);
     expect(report).toMatchObject({ accepted: 1_000, sent: 1_000 - oversizeSeqs.length, droppedOversize: oversizeSeqs.length, unsent: 0 });
-    recordOffload(report, { duplicates: r.duplicates, lostSilently: r.missing.length - report.droppedOversize }, {
-      id: 'hostile-oversize-buffered',
-      fault: 'messages over the server max_payload (64 KiB) buffered before the first INFO',
-      userSees: `'error' event MAX_PAYLOAD_EXCEEDED per dropped message; stats().droppedOversize = ${report.droppedOversize}; after INFO publish() throws MaxPayloadExceededError`,
-      notes: 'the dropped messages are reported (droppedOversize), not lost silently',
-    });
+    recordOffload(
+      report,
+      { duplicates: r.duplicates, lostSilently: r.missing.length - report.droppedOversize },
+      {
+        id: 'hostile-oversize-buffered',
+        fault: 'messages over the server max_payload (64 KiB) buffered before the first INFO',
+        userSees: `'error' event MAX_PAYLOAD_EXCEEDED per dropped message; stats().droppedOversize = ${report.droppedOversize}; after INFO publish() throws MaxPayloadExceededError`,
+        notes: 'the dropped messages are reported (droppedOversize), not lost silently',
+      },
+    );
   });
 });

@@ -34,7 +34,11 @@ const HANG_MS = 20_000;
 describe('server never comes back', () => {
   it('close() resolves and reports exactly the unsent messages after the server died', async () => {
     const { server, sub, subject } = await startRig(cleanups, 'faults.gone', 100_000, { subscriber: { maxReconnectAttempts: 0 } });
-    const { pub, events, stream } = await startSeqPublisher(cleanups, subject, { servers: server.url, waitForConnect: true, reconnectTimeWait: 100 });
+    const { pub, events, stream } = await startSeqPublisher(cleanups, subject, {
+      servers: server.url,
+      waitForConnect: true,
+      reconnectTimeWait: 100,
+    });
     await stream.run({ count: 20_000 });
     await pub.flush({ timeout: 30_000 });
     await sub.waitFor(20_000);
@@ -106,7 +110,12 @@ describe('server never comes back', () => {
 
   it('gives up after maxReconnectAttempts when no server ever answered: closed() resolves to a ConnectionError', async () => {
     const port = await freePort();
-    const pub = await startPublisher(cleanups, { servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: 2, reconnectTimeWait: 100, reconnectJitter: 0 });
+    const pub = await startPublisher(cleanups, {
+      servers: `nats://127.0.0.1:${port}`,
+      maxReconnectAttempts: 2,
+      reconnectTimeWait: 100,
+      reconnectJitter: 0,
+    });
     pub.publish('faults.never', 'buffered');
     const outcome = await closedWithin(pub, 10_000);
     // Two attempts 100 ms apart take well under a second; ten seconds means it never gives up.

@@ -70,7 +70,9 @@ async function outageSoak(outageMs: number, id: string): Promise<void> {
   expect(during.rejectedByLimit.bytes).toBe(stream.refused);
   expect(during.status).toBe('reconnecting');
   expect(during.outageMs).toBeGreaterThan(0);
-  expect(maxRss - baseline, `RSS grew from ${baseline.toFixed(1)} to ${maxRss.toFixed(1)} MiB`).toBeLessThanOrEqual(BUFFER_BYTES / MiB + 16);
+  expect(maxRss - baseline, `RSS grew from ${baseline.toFixed(1)} to ${maxRss.toFixed(1)} MiB`).toBeLessThanOrEqual(
+    BUFFER_BYTES / MiB + 16,
+  );
 
   // Server back: watch the full flag while the backlog drains (nothing is published meanwhile,
   // so pending only falls): open ⇒ at or below low water; above low water ⇒ still full.
@@ -114,7 +116,11 @@ describe('long outage under a hot producer', () => {
     await outageSoak(3_000, 'outage-soak-3s');
   });
 
-  it.skipIf(!SOAK)('20 s outage soak (skipped unless SOAK=1: npm run test:soak)', async () => {
-    await outageSoak(20_000, 'outage-soak-20s');
-  }, 120_000);
+  it.skipIf(!SOAK)(
+    '20 s outage soak (skipped unless SOAK=1: npm run test:soak)',
+    async () => {
+      await outageSoak(20_000, 'outage-soak-20s');
+    },
+    120_000,
+  );
 });

@@ -13,7 +13,9 @@ const cleanups = cleanupsAfterEach();
 
 describe('a buffered message over max_payload, across a reconnect', () => {
   it('is reported once, not again when the frames around it are resent', async () => {
-    const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.oversize.resend', 1_000, { server: { config: 'max_payload: 65536\n' } });
+    const { proxy, sub, subject } = await startProxiedRig(cleanups, 'faults.oversize.resend', 1_000, {
+      server: { config: 'max_payload: 65536\n' },
+    });
     proxy.refuse(Number.POSITIVE_INFINITY);
     const pub = await startPublisher(cleanups, { servers: proxy.url, reconnectTimeWait: 50, reconnectJitter: 0 });
     const events = new EventLog(pub);

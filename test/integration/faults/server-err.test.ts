@@ -60,8 +60,16 @@ describe('server -ERR (permissions violation)', () => {
     }
     await pub.flush({ timeout: 30_000 });
     await sub.waitFor(ALLOWED, 30_000);
-    await waitUntil(() => pub.stats().serverErrors >= denied, 30_000, () => `${denied} server errors, have ${pub.stats().serverErrors}`);
-    await waitUntil(() => events.errors().length >= denied, 10_000, () => `${denied} error events, have ${events.errors().length}`);
+    await waitUntil(
+      () => pub.stats().serverErrors >= denied,
+      30_000,
+      () => `${denied} server errors, have ${pub.stats().serverErrors}`,
+    );
+    await waitUntil(
+      () => events.errors().length >= denied,
+      10_000,
+      () => `${denied} error events, have ${events.errors().length}`,
+    );
     await spy.flush();
     const stats = pub.stats();
     expectBalanced(stats, pub);

@@ -40,7 +40,13 @@ async function streamIntoOutage(
   p: { batch: number; paceMs: number; warmup: number; refusals: number },
 ): Promise<SeqPublisher & { rig: ProxiedRig }> {
   const rig = await startProxiedRig(cleanups, subject, 1_000_000);
-  const s = await startSeqPublisher(cleanups, subject, { servers: rig.proxy.url, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, ...options });
+  const s = await startSeqPublisher(cleanups, subject, {
+    servers: rig.proxy.url,
+    waitForConnect: true,
+    reconnectTimeWait: 100,
+    reconnectJitter: 0,
+    ...options,
+  });
   const producer = s.stream.produce({ batch: p.batch, paceMs: p.paceMs, backoffMs: 1 });
   await s.stream.waitForAccepted(p.warmup);
   await takeDown(rig, s.events);
@@ -113,7 +119,12 @@ describe('server stopped and restarted on the same port', () => {
   ];
   for (const v of variants) {
     it(`${v.name}, counts each refusal, delivers every accepted message`, async () => {
-      const { rig, pub, events, stream } = await streamIntoOutage(`faults.restart.${v.limit}`, v.options, { batch: 500, paceMs: 5, warmup: 20_000, refusals: 500 });
+      const { rig, pub, events, stream } = await streamIntoOutage(`faults.restart.${v.limit}`, v.options, {
+        batch: 500,
+        paceMs: 5,
+        warmup: 20_000,
+        refusals: 500,
+      });
       const thrown = expectPublishRefused(pub, rig.subject, 10, v.limit);
       const during = pub.stats();
       expectBalanced(during, pub);

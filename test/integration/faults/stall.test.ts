@@ -4,7 +4,15 @@
  * and deliver everything it accepted.
  */
 import { describe, expect, it } from 'vitest';
-import { cleanupsAfterEach, closeAndCount, expectNothingLost, recordOffload, sleep, startProxiedRig, startSeqPublisher } from '../../helpers/faults-harness.js';
+import {
+  cleanupsAfterEach,
+  closeAndCount,
+  expectNothingLost,
+  recordOffload,
+  sleep,
+  startProxiedRig,
+  startSeqPublisher,
+} from '../../helpers/faults-harness.js';
 
 const cleanups = cleanupsAfterEach();
 

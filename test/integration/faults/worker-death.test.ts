@@ -5,7 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WorkerDiedError, type Publisher } from '../../../src/index.js';
-import { cleanupsAfterEach, delivery, expectDelivered, flushEventually, recordOffload, startRig, startSeqPublisher, thrown } from '../../helpers/faults-harness.js';
+import {
+  cleanupsAfterEach,
+  delivery,
+  expectDelivered,
+  flushEventually,
+  recordOffload,
+  startRig,
+  startSeqPublisher,
+  thrown,
+} from '../../helpers/faults-harness.js';
 
 const cleanups = cleanupsAfterEach();
 
@@ -42,7 +51,10 @@ describe('worker thread dies', () => {
       const evErr = events.errors()[0];
       expect(evErr).toBeInstanceOf(WorkerDiedError);
       // A flush asked for before the death either completed first or fails with it; it never hangs.
-      const flushOutcome = await pendingFlush.then(() => 'completed' as const, (e: unknown) => e);
+      const flushOutcome = await pendingFlush.then(
+        () => 'completed' as const,
+        (e: unknown) => e,
+      );
       if (flushOutcome !== 'completed') expect(flushOutcome).toBeInstanceOf(WorkerDiedError);
       await expect(pub.flush()).rejects.toBeInstanceOf(WorkerDiedError);
       expect(await pub.closed()).toBeInstanceOf(WorkerDiedError);
