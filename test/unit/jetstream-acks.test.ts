@@ -78,7 +78,7 @@ describe('parseAck (bodies as nats-server 2.9.10 sends them)', () => {
       if (rand(10) === 0) v.error = { code: 400 + rand(200), err_code: 10000 + rand(200), description: `bad "thing" ${rand(9)}` };
       v.stream = `S${rand(1000)}`;
       if (rand(3) === 0) v.domain = `d${rand(10)}`;
-      v.seq = rand(2 ** 31) * rand(1000);
+      v.seq = v.error === undefined ? 1 + rand(2 ** 31) * rand(1000) : 0; // stream sequences start at 1
       if (rand(4) === 0) v.duplicate = rand(2) === 0;
       const sp = rand(2) === 0 ? ' ' : '';
       const body = enc(JSON.stringify(v).replaceAll(',"', `,${sp}"`));
