@@ -20,11 +20,12 @@ import { benchConfig } from './config.js';
 import { progress } from './lib/progress.js';
 import { evaluateTargets, renderMarkdown, writeResults, type Environment, type Results } from './lib/report.js';
 import { runEventLoop } from './suites/event-loop.js';
+import { runJetStreamSuite } from './suites/jetstream.js';
 import { runOutage } from './suites/outage.js';
 import { runPublishCost } from './suites/publish-cost.js';
 import { runThroughput } from './suites/throughput.js';
 
-const SUITES = ['cost', 'throughput', 'eventloop', 'outage'] as const;
+const SUITES = ['cost', 'throughput', 'eventloop', 'outage', 'jetstream'] as const;
 type Suite = (typeof SUITES)[number];
 
 function selectedSuites(): Set<Suite> {
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
     await attempt('outage', '4/4 outage (own server per client)', async () => {
       results.outage = await runOutage(config.outage);
     });
+    await attempt('jetstream', 'JetStream (own -js server; writes jetstream.md/json)', () => runJetStreamSuite(quick, outDir));
   } finally {
     await server?.stop();
   }
