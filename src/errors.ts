@@ -118,6 +118,33 @@ export class TimeoutError extends NatsOffloadError {
   }
 }
 
+/** Why messages published before a `flush()` were released without reaching a server. */
+export interface DroppedCounts {
+  /** Dropped to make room (overflow 'drop-oldest'). */
+  readonly oldest: number;
+  /** Older than maxBufferedAge. */
+  readonly expired: number;
+  /** Larger than the server's max_payload. */
+  readonly oversize: number;
+}
+
+/**
+ * `flush()` rejects with this when some of the messages published before it were dropped by a
+ * policy rather than confirmed; every other one was confirmed by the server.
+ */
+export class MessagesDroppedError extends NatsOffloadError {
+  readonly dropped: DroppedCounts;
+  constructor(dropped: DroppedCounts) {
+    const total = dropped.oldest + dropped.expired + dropped.oversize;
+    super(
+      'MESSAGES_DROPPED',
+      `${total} message(s) published before the flush were dropped (drop-oldest ${dropped.oldest}, expired ${dropped.expired}, over max_payload ${dropped.oversize}); the rest were confirmed by the server`,
+    );
+    this.name = 'MessagesDroppedError';
+    this.dropped = dropped;
+  }
+}
+
 /** Rebuild an error that crossed the thread boundary as `{ code, name, message }`. */
 export function reviveError(e: SerializedError): NatsOffloadError {
   switch (e.code) {

@@ -14,10 +14,12 @@ export {
   InvalidSubjectError,
   MaxPayloadExceededError,
   MessageTooLargeError,
+  MessagesDroppedError,
   OptionNotCloneableError,
   PublisherClosedError,
   ServerError,
   TimeoutError,
   WorkerDiedError,
   type BufferLimit,
+  type DroppedCounts,
 } from './errors.js';

@@ -11,6 +11,7 @@ import {
   InvalidPayloadError,
   MaxPayloadExceededError,
   MessageTooLargeError,
+  MessagesDroppedError,
   PublisherClosedError,
   TimeoutError,
   WorkerDiedError,
@@ -29,6 +30,7 @@ import {
   DEFAULT_MAX_PAYLOAD,
   MAX_PAYLOAD,
   NOW,
+  RELEASED_MSGS,
   SENT_POS,
   STATE,
   WRITE_POS,
@@ -39,7 +41,7 @@ import {
   viewsOf,
   type RingViews,
 } from './shared/layout.js';
-import type { MainMessage, WorkerExit, WorkerMessage, WorkerTask } from './shared/protocol.js';
+import type { MainMessage, WorkerExit, WorkerMessage, WorkerTask, WorkerTestHooks } from './shared/protocol.js';
 import type { CloseReport, PublisherStats, PublisherStatus } from './stats.js';
 import { Subject, SubjectCache, encodeText, validateSubject } from './subjects.js';
 import { workerFilename } from './worker-path.js';
@@ -65,7 +67,7 @@ export class Publisher implements AsyncDisposable {
   private readonly pool: Piscina;
   private readonly port: MessagePort;
   private readonly task: Promise<WorkerExit>;
-  private readonly flushes = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly flushes = new Map<number, PendingFlush>();
   private flushIds = 0;
   private rejectedCount = 0;
   private rejectedBytesCount = 0;
@@ -86,7 +88,7 @@ export class Publisher implements AsyncDisposable {
    */
   constructor(
     private readonly options: ResolvedOptions,
-    internal?: { initialPosition?: number },
+    internal?: InternalOptions,
   ) {
     const geometry = geometryFor(options.bufferBytes);
     const ring = allocateRing(geometry);
@@ -104,6 +106,7 @@ export class Publisher implements AsyncDisposable {
       lowWaterBytes: options.drain.lowWaterBytes,
       lowWaterMessages: options.reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : options.drain.lowWaterMessages,
       dropOldest: options.overflow === 'drop-oldest',
+      maxAgeMs: options.drain.maxBufferedAgeMs,
       refuseWhileDisconnected: !options.drain.bufferWhileDisconnected,
     });
     this.writer.onReopen = () => this.hub.push({ type: 'drain' });
@@ -127,7 +130,15 @@ export class Publisher implements AsyncDisposable {
     this.port.on('message', (m: WorkerMessage) => this.onWorkerMessage(m));
     // Events must not keep the process alive by themselves; the worker thread decides that.
     this.port.unref();
-    const task: WorkerTask = { ring, geometry, connection: options.connection, drain: options.drain, port: port2 };
+    const task: WorkerTask = {
+      ring,
+      geometry,
+      connection: options.connection,
+      drain: options.drain,
+      waitForConnect: options.waitForConnect,
+      port: port2,
+      ...(internal?.testHooks === undefined ? {} : { testHooks: internal.testHooks }),
+    };
     this.task = this.pool.run(task, { transferList: [port2] }) as Promise<WorkerExit>;
     this.task.then(
       (exit) => this.onWorkerExit(exit),
@@ -244,28 +255,44 @@ export class Publisher implements AsyncDisposable {
   }
 
   /**
-   * Resolves once everything published before the call was written out and the server answered a
-   * PING sent after it. Waits through reconnects.
-   * @throws {TimeoutError} when `timeout` ms pass first
+   * Resolves once a server answered a PING sent after every message published before the call
+   * (nats.js's flush, across reconnects: it waits while disconnected). Messages a policy dropped
+   * meanwhile (drop-oldest, maxBufferedAge, over max_payload) are not confirmed by anyone: then it
+   * rejects with MessagesDroppedError, counting them, once the rest were confirmed.
+   * @throws {MessagesDroppedError} @throws {TimeoutError} when `timeout` ms pass first
    * @throws {PublisherClosedError} @throws {WorkerDiedError} when the publisher stops before that
    */
   flush(options?: { timeout?: number }): Promise<void> {
     if (this.deathError !== undefined) return Promise.reject(this.deathError);
     if (this.report !== undefined) return Promise.reject(new PublisherClosedError('flush after close()'));
-    const position = this.writer.position;
-    if (Atomics.load(this.control, CONFIRMED_POS) === (position | 0)) return Promise.resolve();
     const id = ++this.flushIds;
-    const done = new Promise<void>((resolve, reject) => this.flushes.set(id, { resolve, reject }));
-    this.post({ type: 'flush', id, position });
+    const done = new Promise<void>((resolve, reject) => {
+      this.flushes.set(id, { position: this.writer.position, oldest: 0, expired: 0, resolve, reject });
+    });
+    this.writer.onDropped = this.countFlushDrop;
+    this.post({ type: 'flush', id, position: this.writer.position });
     const timeout = options?.timeout;
     if (timeout === undefined) return done;
     return new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => {
-        this.flushes.delete(id);
+        this.forgetFlush(id);
+        this.post({ type: 'flush-cancel', id });
         reject(new TimeoutError(`flush did not complete within ${timeout} ms`));
       }, timeout);
       done.then(resolve, reject).finally(() => clearTimeout(t));
     });
+  }
+
+  /** Counts a message dropped on this thread against every waiting flush published after it. */
+  private readonly countFlushDrop = (pos: number, why: 'oldest' | 'expired'): void => {
+    for (const f of this.flushes.values()) if (((f.position - pos) | 0) > 0) f[why]++;
+  };
+
+  private forgetFlush(id: number): PendingFlush | undefined {
+    const f = this.flushes.get(id);
+    this.flushes.delete(id);
+    if (this.flushes.size === 0) this.writer.onDropped = undefined;
+    return f;
   }
 
   /**
@@ -298,13 +325,11 @@ export class Publisher implements AsyncDisposable {
       if (this.deathError !== undefined) throw this.deathError;
       if (this.report !== undefined || this.closing !== undefined) throw new PublisherClosedError('ready() after close()');
       const seq = Atomics.load(this.control, CONFIRM_SEQ);
-      if (this.writer.belowLowWater()) {
-        this.writer.reopenIfRoom();
-        return;
-      }
+      // Open, not only below low water: with reconnectBufSize -1, publishes are refused until connected.
+      if (this.writer.belowLowWater() && this.writer.reopenIfRoom()) return;
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError(`pending did not fall to the low-water mark within ${options?.timeout} ms`);
-      // Confirmations bump CONFIRM_SEQ and notify; the slice re-checks closed/died states.
+      // Confirmations, drops and reconnects bump CONFIRM_SEQ and notify; the slice re-checks closed/died states.
       const w = Atomics.waitAsync(this.control, CONFIRM_SEQ, seq, Math.min(left, 100));
       if (w.async) await w.value;
     }
@@ -325,12 +350,15 @@ export class Publisher implements AsyncDisposable {
     const sent = s[Stat.CONFIRMED_MSGS]!;
     const dropped = s[Stat.DROPPED_OVERSIZE]!;
     const droppedOldest = this.writer.droppedOldest;
-    const expired = s[Stat.EXPIRED]!;
+    const expired = s[Stat.EXPIRED]! + this.writer.expired;
     const since = s[Stat.DISCONNECTED_SINCE]!;
     const outageMs = since > 0 ? Date.now() - since : 0;
-    const pendingBytes = this.report === undefined ? this.writer.pendingBytes() : 0;
-    const stamp = pendingBytes === 0 ? undefined : this.writer.oldestStamp();
-    const oldest = stamp === undefined ? 0 : Math.max(0, Atomics.load(this.control, NOW) - stamp);
+    const open = this.report === undefined;
+    const pendingBytes = open ? this.writer.pendingBytes() : 0;
+    // From the ring's own counters, not from the others: so the accounting identity can fail.
+    const pendingMessages = open ? ((accepted | 0) - Atomics.load(this.control, RELEASED_MSGS)) >>> 0 : 0;
+    // The coarse clock is an Int32 of ms that wraps after 24.8 days: take differences mod 2^32.
+    const oldest = pendingBytes === 0 ? 0 : Math.max(0, (Atomics.load(this.control, NOW) - this.writer.oldestStamp()) | 0);
     return {
       accepted,
       acceptedBytes: this.writer.acceptedBytes,
@@ -341,7 +369,7 @@ export class Publisher implements AsyncDisposable {
       sentBytes: s[Stat.CONFIRMED_BYTES]!,
       written: s[Stat.SENT_MSGS]!,
       resent: s[Stat.RESENT_MSGS]!,
-      pendingMessages: accepted - sent - dropped - droppedOldest - expired - this.unsentCount,
+      pendingMessages,
       pendingBytes,
       droppedOversize: dropped,
       unsent: this.unsentCount,
@@ -415,6 +443,7 @@ export class Publisher implements AsyncDisposable {
     // Whatever is still pending now will never be confirmed: it becomes the unsent count.
     const st = this.stats();
     this.unsentCount = st.pendingMessages;
+    this.writer.onDropped = undefined;
     const report: CloseReport = {
       accepted: st.accepted,
       sent: st.sent,
@@ -462,14 +491,16 @@ export class Publisher implements AsyncDisposable {
         this.hub.push({ type: 'error', error: reviveError(m.error) });
         break;
       case 'flushed': {
-        const f = this.flushes.get(m.id);
-        this.flushes.delete(m.id);
-        if (f !== undefined) {
-          if (m.error === undefined) f.resolve();
-          else f.reject(reviveError(m.error));
-        }
+        const f = this.forgetFlush(m.id);
+        if (f === undefined) break;
+        if (f.oldest + f.expired + m.expired + m.oversize === 0) f.resolve();
+        else f.reject(new MessagesDroppedError({ oldest: f.oldest, expired: f.expired + m.expired, oversize: m.oversize }));
         break;
       }
+      case 'expired':
+        this.writer.releaseExpired();
+        this.writer.reopenIfRoom();
+        break;
     }
   }
 
@@ -511,8 +542,21 @@ process.on('exit', () => {
 
 /** Test-only settings travel under a symbol, so they never look like options. */
 export const INTERNAL = Symbol.for('nats-offload.internal');
-function internalOptions(options: PublisherOptions | undefined): { initialPosition?: number } | undefined {
-  return (options as Record<symbol, { initialPosition?: number }> | undefined)?.[INTERNAL];
+interface InternalOptions {
+  initialPosition?: number;
+  testHooks?: WorkerTestHooks;
+}
+function internalOptions(options: PublisherOptions | undefined): InternalOptions | undefined {
+  return (options as Record<symbol, InternalOptions> | undefined)?.[INTERNAL];
+}
+
+/** A flush waiting for the worker, with the drops this thread made among the messages before it. */
+interface PendingFlush {
+  readonly position: number;
+  oldest: number;
+  expired: number;
+  resolve(): void;
+  reject(e: Error): void;
 }
 
 /** Byte length of a payload (UTF-8 for strings). @throws {InvalidPayloadError} */

@@ -6,12 +6,13 @@ import {
   ACCEPTED_MSGS,
   CONFIRMED_POS,
   CONFIRMED_RECS,
+  CONFIRM_SEQ,
   CONNECTION,
   Connection,
   LOCKED_BY_MAIN,
+  NOW,
   RELEASED_MSGS,
   RING_LOCK,
-  STAMPED_RECS,
   STATE,
   State,
   WORKER_IDLE,
@@ -43,6 +44,8 @@ export interface WriterLimits {
   readonly lowWaterMessages: number;
   /** While not connected, make room by dropping the oldest frames instead of refusing. */
   readonly dropOldest: boolean;
+  /** maxBufferedAge in ms (0 = none): while not connected, expired frames are released from the head. */
+  readonly maxAgeMs: number;
   /** reconnectBufSize -1: the worker may set STATE to DISCONNECTED, so read it on every publish. */
   readonly refuseWhileDisconnected: boolean;
 }
@@ -80,10 +83,14 @@ export class RingWriter {
   acceptedMessages = 0;
   acceptedBytes = 0;
   droppedOldest = 0;
+  /** Released here for being older than maxAgeMs while not connected (the worker counts its own). */
+  expired = 0;
   /** Highest pending bytes seen here (at refusals and drops); the worker samples the rest. */
   peakPendingBytes = 0;
   /** Called when this thread lifts the full state (the worker reports its own lifts). */
   onReopen: () => void = () => {};
+  /** Called for each message this thread releases unsent (drop-oldest, expiry), with its position. */
+  onDropped: ((pos: number, why: 'oldest' | 'expired') => void) | undefined;
 
   constructor(
     views: RingViews,
@@ -205,11 +212,9 @@ export class RingWriter {
     );
   }
 
-  /** Coarse-clock stamp of the oldest pending record, or undefined if the worker has not stamped it yet. */
-  oldestStamp(): number | undefined {
-    const oldest = Atomics.load(this.control, CONFIRMED_RECS);
-    if (((Atomics.load(this.control, STAMPED_RECS) - oldest) | 0) <= 0) return undefined;
-    return this.stamps[oldest & this.recordMask]!;
+  /** Coarse-clock stamp of the oldest pending record (call only while something is pending). */
+  oldestStamp(): number {
+    return this.stamps[Atomics.load(this.control, CONFIRMED_RECS) & this.recordMask]!;
   }
   /** The committed position, published to the worker first (flush waits for the worker to reach it). */
   get position(): number {
@@ -219,21 +224,28 @@ export class RingWriter {
 
   /** Lifts a full state if the worker has released enough since; true if now open. */
   reopenIfRoom(): boolean {
-    const s = Atomics.load(this.control, STATE);
+    return this.reopenedState() === State.OPEN;
+  }
+
+  /** Lifts a full state if there is room again; returns the state it leaves (OPEN if open). */
+  private reopenedState(): number {
+    const c = this.control;
+    const s = Atomics.load(c, STATE);
     if (s === State.OPEN) {
       this.blocked = false;
-      return true;
+      return s;
     }
-    if (s === State.FULL_BYTES || s === State.FULL_MESSAGES) {
-      // With drop-oldest while disconnected there is no full state: room is made by dropping.
-      const dropping = this.limits.dropOldest && Atomics.load(this.control, CONNECTION) !== Connection.CONNECTED;
-      if (dropping || this.belowLowWater()) {
-        if (Atomics.compareExchange(this.control, STATE, s, State.OPEN) === s) this.onReopen();
-        this.blocked = Atomics.load(this.control, STATE) !== State.OPEN;
-        return !this.blocked;
-      }
-    }
-    return false;
+    if (s !== State.FULL_BYTES && s !== State.FULL_MESSAGES) return s;
+    // While not connected, expired frames make room (maxBufferedAge), and with drop-oldest there
+    // is no full state at all: the next publish makes its room by dropping.
+    if (this.limits.maxAgeMs > 0) this.releaseExpired();
+    const dropping = this.limits.dropOldest && Atomics.load(c, CONNECTION) !== Connection.CONNECTED;
+    if (!dropping && !this.belowLowWater()) return s;
+    const seen = Atomics.compareExchange(c, STATE, s, State.OPEN);
+    if (seen === s) this.onReopen();
+    const now = seen === s ? State.OPEN : seen;
+    this.blocked = now !== State.OPEN;
+    return now;
   }
 
   /** Moves STATE to a terminal value (closed, worker died); publishes fail from then on. */
@@ -257,8 +269,9 @@ export class RingWriter {
     // Full, closed and dead are raised by this thread, so a field says so without a shared read;
     // only with reconnectBufSize -1 can the worker refuse publishes (disconnected) on its own.
     if (this.blocked || (this.limits.refuseWhileDisconnected && Atomics.load(c, STATE) !== State.OPEN)) {
-      if (!this.reopenIfRoom()) {
-        this.rejection = Atomics.load(c, STATE);
+      const s = this.reopenedState();
+      if (s !== State.OPEN) {
+        this.rejection = s;
         return false;
       }
     }
@@ -274,6 +287,7 @@ export class RingWriter {
     }
     if (pad !== 0) {
       this.records[this.writeRec & this.recordMask] = -pad;
+      this.stamps[this.writeRec & this.recordMask] = this.control[NOW]!;
       this.writeRec = (this.writeRec + 1) | 0;
       this.writePos = (w + pad) >>> 0;
     }
@@ -311,51 +325,87 @@ export class RingWriter {
     this.recordsSeen = Atomics.load(c, CONFIRMED_RECS);
   }
 
-  /** At a limit: drop the oldest frames if the policy allows it now, else raise the full state. */
+  /**
+   * At a limit: while not connected, release expired frames (maxBufferedAge) and, with drop-oldest,
+   * the oldest ones; otherwise raise the full state.
+   */
   private overflow(pad: number, frame: number): boolean {
     const pending = this.pendingBytes();
     if (pending > this.peakPendingBytes) this.peakPendingBytes = pending;
+    if (this.limits.maxAgeMs > 0 && this.releaseExpired() && !this.atLimit(this.writePos, pad, frame)) return true;
     if (this.limits.dropOldest && this.dropOldestFor(pad, frame)) return true;
     const full = this.bytesExceed(pending, pad, frame) ? State.FULL_BYTES : State.FULL_MESSAGES;
-    Atomics.compareExchange(this.control, STATE, State.OPEN, full);
+    const seen = Atomics.compareExchange(this.control, STATE, State.OPEN, full);
     this.blocked = true;
-    this.rejection = Atomics.load(this.control, STATE);
+    this.rejection = seen === State.OPEN ? full : seen;
+    // The worker may have released everything just before the state changed, and checked for a
+    // full state before it was raised: check again, or the 'drain' event might never come.
+    if (seen === State.OPEN && this.belowLowWater()) this.reopenIfRoom();
     return false;
   }
 
-  /**
-   * Releases the oldest whole frames until this frame (after `pad`) and one more message fit. Only while
-   * not connected, and only with RING_LOCK held, so the worker is not handing any of them over.
-   */
+  /** Releases the oldest whole frames until this frame (after `pad`) and one more message fit. */
   private dropOldestFor(pad: number, frame: number): boolean {
+    const w = this.writePos;
+    const dropped = this.releaseHead(
+      (pos, rec, released) => this.exceeds((w - pos) >>> 0, (this.writeRec - rec) | 0, (this.acceptedMessages - released) >>> 0, pad, frame),
+      'oldest',
+    );
+    if (dropped < 0) return false;
+    this.droppedOldest += dropped;
+    return !this.atLimit(w, pad, frame);
+  }
+
+  /** Releases frames older than maxAgeMs from the head while not connected; true if any. */
+  releaseExpired(): boolean {
+    const now = this.control[NOW]!;
+    const maxAge = this.limits.maxAgeMs;
+    const stamps = this.stamps;
+    const mask = this.recordMask;
+    const expired = this.releaseHead((_pos, rec) => ((now - stamps[rec & mask]!) | 0) > maxAge, 'expired');
+    if (expired <= 0) return false;
+    this.expired += expired;
+    return true;
+  }
+
+  /**
+   * Releases whole records from the head while `more(pos, rec, released)` holds, counting the
+   * messages among them; -1 if it may not now. Only while not connected, and only with RING_LOCK,
+   * taken without waiting: the worker holds it only to hand frames to a live socket or to release
+   * confirmed ones, and then nothing may be dropped anyway. CONNECTION is read after the lock is
+   * taken, so a reconnect that resends from the head first is seen.
+   */
+  private releaseHead(more: (pos: number, rec: number, released: number) => boolean, why: 'oldest' | 'expired'): number {
     const c = this.control;
-    if (Atomics.load(c, CONNECTION) === Connection.CONNECTED) return false;
     // Never release past what the worker has been shown: publish the burst's tail first.
     if (this.unpublished !== 0) this.publish();
-    if (!lockRing(c)) return false;
+    if (Atomics.load(c, CONNECTION) === Connection.CONNECTED) return -1;
+    if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) !== 0) return -1;
     try {
+      if (Atomics.load(c, CONNECTION) === Connection.CONNECTED) return -1;
       let pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
       let rec = Atomics.load(c, CONFIRMED_RECS);
       let released = Atomics.load(c, RELEASED_MSGS);
-      let dropped = 0;
-      while (
-        pos !== this.writePos &&
-        this.exceeds((this.writePos - pos) >>> 0, (this.writeRec - rec) | 0, (this.acceptedMessages - released) >>> 0, pad, frame)
-      ) {
+      let count = 0;
+      while (pos !== this.writePos && more(pos, rec, released)) {
         const len = this.records[rec & this.recordMask]!;
-        pos = (pos + (len < 0 ? -len : len)) >>> 0;
-        rec = (rec + 1) | 0;
         if (len > 0) {
           released = (released + 1) | 0;
-          dropped++;
+          count++;
+          this.onDropped?.(pos, why);
         }
+        pos = (pos + (len < 0 ? -len : len)) >>> 0;
+        rec = (rec + 1) | 0;
       }
+      if (count === 0 && pos === (Atomics.load(c, CONFIRMED_POS) >>> 0)) return 0;
       Atomics.store(c, RELEASED_MSGS, released);
       Atomics.store(c, CONFIRMED_RECS, rec);
+      // Publish: the space before pos is free once this store is seen (by the worker too).
       Atomics.store(c, CONFIRMED_POS, pos | 0);
-      this.droppedOldest += dropped;
+      Atomics.add(c, CONFIRM_SEQ, 1);
+      Atomics.notify(c, CONFIRM_SEQ);
       this.refreshReleased();
-      return !this.atLimit(this.writePos, pad, frame);
+      return count;
     } finally {
       Atomics.store(c, RING_LOCK, 0);
     }
@@ -363,6 +413,7 @@ export class RingWriter {
 
   private commit(frame: number, size: number): void {
     this.records[this.writeRec & this.recordMask] = frame;
+    this.stamps[this.writeRec & this.recordMask] = this.control[NOW]!;
     this.writeRec = (this.writeRec + 1) | 0;
     this.writePos = (this.writePos + frame) >>> 0;
     this.acceptedMessages++;
@@ -393,28 +444,6 @@ export class RingWriter {
     if (Atomics.load(c, WORKER_IDLE) !== 0 && Atomics.compareExchange(c, WORKER_IDLE, 1, 0) === 1) {
       Atomics.notify(c, WRITE_POS);
     }
-  }
-}
-
-/**
- * The worker holds RING_LOCK for a pass or a stamping tick: microseconds, unless its thread is
- * preempted on a busy machine. Spin briefly, then sleep on the lock word (the worker notifies on
- * unlock) so a preempted worker gets the core back; give up, and refuse, only after LOCK_WAIT_MS.
- */
-const LOCK_SPINS = 256;
-const LOCK_WAIT_MS = 100;
-
-function lockRing(c: Int32Array): boolean {
-  for (let i = 0; i < LOCK_SPINS; i++) {
-    if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) === 0) return true;
-  }
-  const deadline = performance.now() + LOCK_WAIT_MS;
-  for (;;) {
-    const holder = Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN);
-    if (holder === 0) return true;
-    const left = deadline - performance.now();
-    if (left <= 0) return false;
-    Atomics.wait(c, RING_LOCK, holder, Math.min(left, 5));
   }
 }
 

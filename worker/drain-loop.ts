@@ -6,19 +6,8 @@
 import { State, STATE, Stat, WORKER_IDLE, WRITE_POS } from '../src/shared/layout.js';
 import type { DrainSettings } from '../src/shared/protocol.js';
 import type { NatsWire } from './nats-wire.js';
+import { PongConfirmation } from './pong-confirmation.js';
 import type { RingReader } from './ring-reader.js';
-
-interface InFlight {
-  readonly pos: number;
-  readonly rec: number;
-  readonly messages: number;
-  readonly bytes: number;
-  readonly oversize: number;
-  readonly expired: number;
-  readonly connection: object | undefined;
-  /** Its PONG came back; released in order by releaseConfirmed(). */
-  done: boolean;
-}
 
 /** A pass hands over at most this much before yielding, so PONGs and timers get a turn. */
 const MAX_PASS_BYTES = 1024 * 1024;
@@ -26,27 +15,26 @@ const MAX_PASS_BYTES = 1024 * 1024;
 const IDLE_SLICE_MS = 1000;
 /** How long to let a busy producer fill the ring before the next pass (see lingerThenPass). */
 const LINGER_MS = 1;
-/** While a PING is out, the next is sent only once this much more has been handed over. */
-const PING_EVERY_BYTES = 1024 * 1024;
 
 export interface DrainHooks {
-  /** Called after each confirmation (flush waiters, close). */
+  /** Called after each release of confirmed space (close waits on it). */
   onConfirm(): void;
   /** The worker lifted the full state. */
   onReopen(): void;
   /** A frame was dropped because the server's max_payload is smaller than its payload. */
   onOversize(size: number, maxPayload: number): void;
+  /** A server answered a PING after flush `id`'s position; counts of records skipped before it. */
+  onFlushed(id: number, expired: number, oversize: number): void;
 }
 
 export class DrainLoop {
   private wire: NatsWire | undefined;
   private connection: object | undefined;
-  private readonly inFlight: InFlight[] = [];
+  /** What confirms handed-over records, answers flushes and kills a socket whose PONGs are overdue. */
+  readonly confirmation: PongConfirmation;
   private scheduled: 'no' | 'soon' | 'now' = 'no';
   private linger: NodeJS.Timeout | undefined;
   private sleeping = false;
-  /** Handed over since the last PING: released by the next one. */
-  private unpinged = noneUnpinged();
   private stopped = false;
   maxPayload: number;
 
@@ -55,8 +43,22 @@ export class DrainLoop {
     private readonly settings: DrainSettings,
     private readonly hooks: DrainHooks,
     maxPayload: number,
+    /** pingInterval x maxPingOut. */
+    livenessDeadlineMs: number,
   ) {
     this.maxPayload = maxPayload;
+    this.confirmation = new PongConfirmation(
+      ring,
+      {
+        onRelease: () => {
+          this.reopenIfRoom();
+          this.hooks.onConfirm();
+          this.kick();
+        },
+        onFlushed: (id, expired, oversize) => this.hooks.onFlushed(id, expired, oversize),
+      },
+      livenessDeadlineMs,
+    );
   }
 
   attach(wire: NatsWire): void {
@@ -71,7 +73,17 @@ export class DrainLoop {
 
   /** Everything written so far is confirmed. */
   get idle(): boolean {
-    return this.ring.pendingBytes() === 0;
+    return this.confirmation.idle;
+  }
+
+  /** The worker's clock tick: the liveness deadline. */
+  tick(now: number): void {
+    if (this.wire?.ready === true) this.confirmation.checkDeadline(this.wire, now);
+  }
+
+  /** Test hook: a pass while the caller already holds RING_LOCK. */
+  passHoldingLock(): void {
+    if (this.wire !== undefined && this.wire.ready && !this.stopped) this.passLocked(this.wire);
   }
 
   /** Schedules a pass after pending I/O (coalesced; cuts a linger short). */
@@ -120,8 +132,7 @@ export class DrainLoop {
     if (wire.connectionIdentity !== this.connection) {
       // A new socket: whatever was not confirmed on the old one may have died in its buffers.
       this.connection = wire.connectionIdentity;
-      this.inFlight.length = 0;
-      this.unpinged = noneUnpinged();
+      this.confirmation.reset(this.connection);
       ring.rewind();
     }
     const stats = ring.stats;
@@ -137,7 +148,6 @@ export class DrainLoop {
     let expired = 0;
     const maxAge = this.settings.maxBufferedAgeMs;
     const now = ring.now();
-    ring.stampNew(now);
     let runStart = ring.sentPos;
     let runBytes = 0;
     let runMessages = 0;
@@ -156,15 +166,20 @@ export class DrainLoop {
       // stale telemetry (older than maxBufferedAge), and frames over the server's max_payload
       // (it would drop the connection, and we would resend them forever). The last two are
       // released with this pass's PONG and counted.
+      // Each is reported (event, flush counts) the first time it is seen, not again when resent.
       let skip = 0;
       if (len < 0) skip = -len;
       else if (maxAge > 0 && ((now - ring.stamp(ring.sentRec)) | 0) > maxAge) {
         skip = len;
         expired++;
+        if (!ring.isResend()) this.confirmation.skipped(ring.sentPos, 'expired');
       } else if (len > this.maxPayload) {
         const size = this.payloadSize(ring.sentPos, len);
         if (size > this.maxPayload) {
-          this.hooks.onOversize(size, this.maxPayload);
+          if (!ring.isResend()) {
+            this.hooks.onOversize(size, this.maxPayload);
+            this.confirmation.skipped(ring.sentPos, 'oversize');
+          }
           skip = len;
           oversize++;
         }
@@ -188,59 +203,15 @@ export class DrainLoop {
       budget -= len;
     }
     flushRun();
-    const u = this.unpinged;
-    u.messages += messages;
-    u.bytes += passBytes;
-    u.oversize += oversize;
-    u.expired += expired;
     if (messages > 0 || oversize > 0 || expired > 0) ring.publishSent();
-    // One PING per round trip, or per PING_EVERY_BYTES when the producer is fast: enough to free
-    // space steadily without making the server answer thousands of PINGs a second.
-    if (u.messages + u.oversize + u.expired > 0 && (this.inFlight.length === 0 || u.bytes >= PING_EVERY_BYTES)) {
-      this.ping(wire);
-    }
+    this.confirmation.afterPass(wire, { messages, bytes: passBytes, oversize, expired });
     if (ring.sentPos !== ring.written()) {
       // More to send: go on after I/O, unless the in-flight budget waits for a PONG (which kicks).
       if (this.settings.maxInFlightBytes - ring.inFlightBytes() > 0) this.kick();
     } else if (passBytes > 0) {
       this.lingerThenPass();
-    } else if (this.inFlight.length === 0) {
+    } else if (!this.confirmation.waiting) {
       this.sleep();
-    }
-  }
-
-  private ping(wire: NatsWire): void {
-    const ring = this.ring;
-    const u = this.unpinged;
-    const entry: InFlight = {
-      pos: ring.sentPos,
-      rec: ring.sentRec,
-      messages: u.messages,
-      bytes: u.bytes,
-      oversize: u.oversize,
-      expired: u.expired,
-      connection: this.connection,
-      done: false,
-    };
-    this.unpinged = noneUnpinged();
-    this.inFlight.push(entry);
-    ring.stats[Stat.PINGS]!++;
-    wire.ping().then(
-      () => {
-        entry.done = true;
-        this.releaseConfirmed();
-      },
-      () => {}, // disconnected: the next connection rewinds to the last confirmed position
-    );
-  }
-
-  /** The clock tick: stamps records the producer committed since the last pass. */
-  stampNew(): void {
-    if (!this.ring.tryLock()) return; // the producer is dropping; the next tick stamps
-    try {
-      this.ring.stampNew(this.ring.now());
-    } finally {
-      this.ring.unlock();
     }
   }
 
@@ -265,35 +236,6 @@ export class DrainLoop {
     };
     if (waited.async) waited.value.then(wake);
     else wake();
-  }
-
-  /** Releases confirmed passes, oldest first, under RING_LOCK. */
-  private releaseConfirmed(): void {
-    const ring = this.ring;
-    if (!ring.tryLock()) {
-      setImmediate(() => this.releaseConfirmed());
-      return;
-    }
-    let released = false;
-    try {
-      const stats = ring.stats;
-      for (let head = this.inFlight[0]; head !== undefined && head.done; head = this.inFlight[0]) {
-        this.inFlight.shift();
-        if (head.connection !== this.connection) continue; // a stale socket's PONG: rewound already
-        stats[Stat.CONFIRMED_MSGS]! += head.messages;
-        stats[Stat.CONFIRMED_BYTES]! += head.bytes;
-        stats[Stat.DROPPED_OVERSIZE]! += head.oversize;
-        stats[Stat.EXPIRED]! += head.expired;
-        if (ring.ahead(head.pos)) ring.confirm(head.pos, head.rec, head.messages + head.oversize + head.expired);
-        released = true;
-      }
-    } finally {
-      ring.unlock();
-    }
-    if (!released) return;
-    this.reopenIfRoom();
-    this.hooks.onConfirm();
-    this.kick();
   }
 
   /** Lifts a full state once pending falls to the low-water marks (hysteresis; see README). */
@@ -322,8 +264,4 @@ export class DrainLoop {
     }
     return n;
   }
-}
-
-function noneUnpinged(): { messages: number; bytes: number; oversize: number; expired: number } {
-  return { messages: 0, bytes: 0, oversize: 0, expired: 0 };
 }

@@ -5,6 +5,9 @@
 import { connect, type NatsConnection } from 'nats';
 import {
   CLOCK_TICK_MS,
+  CONFIRMED_POS,
+  CONFIRMED_RECS,
+  CONFIRM_SEQ,
   CONNECTION,
   Connection,
   DEFAULT_MAX_PAYLOAD,
@@ -13,6 +16,7 @@ import {
   STATE,
   Stat,
   State,
+  WRITE_POS,
   replaceNonTerminalState,
   viewsOf,
 } from '../src/shared/layout.js';
@@ -30,7 +34,6 @@ class PublisherWorker {
   private readonly ring: RingReader;
   private readonly drain: DrainLoop;
   private nc: NatsConnection | undefined;
-  private readonly flushes: { id: number; position: number }[] = [];
   private closeRequest: { deadline: number; resolve: () => void } | undefined;
 
   constructor(private readonly task: WorkerTask) {
@@ -50,8 +53,10 @@ class PublisherWorker {
               message: `dropped a buffered message of ${size} bytes: the server's max_payload is ${max}`,
             },
           }),
+        onFlushed: (id, expired, oversize) => this.post({ type: 'flushed', id, expired, oversize }),
       },
       DEFAULT_MAX_PAYLOAD,
+      task.connection.pingInterval * task.connection.maxPingOut,
     );
   }
 
@@ -88,14 +93,31 @@ class PublisherWorker {
     return exit;
   }
 
-  /** The coarse clock the producer stamps records with, and the peak-pending gauge. */
+  /**
+   * The coarse clock the producer stamps records with, the peak-pending gauge, the liveness
+   * deadline, and while not connected a nudge to the main thread when the oldest buffered message
+   * has expired (only main moves the head then; see layout.ts).
+   */
   private tick(): void {
+    const c = this.ring.control;
     const s = this.ring.stats;
-    Atomics.store(this.ring.control, NOW, Date.now() - s[Stat.EPOCH_MS]!);
-    this.drain.stampNew();
+    const wall = Date.now();
+    const now = wall - s[Stat.EPOCH_MS]!;
+    Atomics.store(c, NOW, now);
     const pending = this.ring.pendingBytes();
     if (pending > s[Stat.PEAK_PENDING_BYTES]!) s[Stat.PEAK_PENDING_BYTES] = pending;
+    this.drain.tick(wall);
+    const maxAge = this.task.drain.maxBufferedAgeMs;
+    if (maxAge > 0 && Atomics.load(c, CONNECTION) !== Connection.CONNECTED && wall - this.lastExpiryNudge >= EXPIRY_NUDGE_MS) {
+      const head = Atomics.load(c, CONFIRMED_POS);
+      if (head !== Atomics.load(c, WRITE_POS) && ((now - this.ring.stamp(Atomics.load(c, CONFIRMED_RECS))) | 0) > maxAge) {
+        this.lastExpiryNudge = wall;
+        this.post({ type: 'expired' });
+      }
+    }
   }
+
+  private lastExpiryNudge = 0;
 
   private onClose: () => void = () => {};
   private firstConnectAbandoned = false;
@@ -178,9 +200,28 @@ class PublisherWorker {
     s[Stat.DISCONNECTED_SINCE] = 0;
     if (type === 'reconnect') s[Stat.RECONNECTS]!++;
     Atomics.store(c, CONNECTION, Connection.CONNECTED);
-    Atomics.compareExchange(c, STATE, State.DISCONNECTED, State.OPEN);
+    if (Atomics.compareExchange(c, STATE, State.DISCONNECTED, State.OPEN) === State.DISCONNECTED) {
+      // reconnectBufSize -1: ready() waits on CONFIRM_SEQ for publishes to be accepted again.
+      Atomics.add(c, CONFIRM_SEQ, 1);
+      Atomics.notify(c, CONFIRM_SEQ);
+    }
     this.post({ type, server: this.server(), maxPayload: max, headers: wire.headers });
     this.drain.kick();
+  }
+
+  /**
+   * Test hook (holdLockOnReconnectMs): holds RING_LOCK from the reconnect until a first pass has
+   * resent from the head, so a main thread that read CONNECTION before it is made to wait for it.
+   */
+  private async reconnectHoldingLock(wire: NatsWire, ms: number): Promise<void> {
+    if (!this.ring.tryLock()) return this.connected(wire, 'reconnect');
+    try {
+      await delay(ms);
+      this.connected(wire, 'reconnect');
+      this.drain.passHoldingLock();
+    } finally {
+      this.ring.unlock();
+    }
   }
 
   private async watchStatus(nc: NatsConnection, wire: NatsWire): Promise<void> {
@@ -196,9 +237,12 @@ class PublisherWorker {
           if (!this.task.drain.bufferWhileDisconnected) replaceNonTerminalState(c, State.DISCONNECTED);
           this.post({ type: 'disconnect', server: String(st.data) });
           break;
-        case 'reconnect':
-          this.connected(wire, 'reconnect');
+        case 'reconnect': {
+          const hold = this.task.testHooks?.holdLockOnReconnectMs;
+          if (hold === undefined) this.connected(wire, 'reconnect');
+          else await this.reconnectHoldingLock(wire, hold);
           break;
+        }
         case 'error': {
           s[Stat.SERVER_ERRORS]!++;
           const ctx = st.permissionContext;
@@ -218,9 +262,11 @@ class PublisherWorker {
   private onMessage(m: MainMessage): void {
     switch (m.type) {
       case 'flush':
-        this.flushes.push({ id: m.id, position: m.position });
-        this.onConfirm();
+        this.drain.confirmation.addFlush(m.id, m.position);
         this.drain.kick();
+        break;
+      case 'flush-cancel':
+        this.drain.confirmation.cancelFlush(m.id);
         break;
       case 'close':
         this.closeRequest = { deadline: Date.now() + m.timeoutMs, resolve: () => {} };
@@ -235,14 +281,6 @@ class PublisherWorker {
   }
 
   private onConfirm(): void {
-    const confirmed = this.ring.confirmedPos;
-    for (let i = 0; i < this.flushes.length; ) {
-      const f = this.flushes[i]!;
-      if (((confirmed - f.position) | 0) >= 0) {
-        this.post({ type: 'flushed', id: f.id });
-        this.flushes.splice(i, 1);
-      } else i++;
-    }
     if (this.closeRequest !== undefined && this.drain.idle) this.closeRequest.resolve();
   }
 
@@ -265,6 +303,9 @@ function connectionError(err: unknown): SerializedError {
   }
   return { code: 'CONNECTION_ERROR', name: 'ConnectionError', message: `NATS connection failed: ${detail}` };
 }
+
+/** Expiry nudges to the main thread while disconnected: at most one per this many ms. */
+const EXPIRY_NUDGE_MS = 50;
 
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref());

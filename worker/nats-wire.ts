@@ -77,6 +77,15 @@ export class NatsWire {
     this.protocol.flushPending();
   }
 
+  /**
+   * Destroys the socket now, without waiting for its write queue (which never drains when the
+   * peer stops reading); nats.js then sees it close and reconnects as after any drop.
+   */
+  destroy(): void {
+    const transport = this.protocol.transport as { socket?: { destroy(): void } } | undefined;
+    transport?.socket?.destroy();
+  }
+
   /** Sends a PING after everything written so far; resolves on its PONG, rejects on disconnect. */
   ping(): Promise<void> {
     return this.protocol.flush();

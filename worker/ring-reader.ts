@@ -11,7 +11,6 @@ import {
   NOW,
   RELEASED_MSGS,
   RING_LOCK,
-  STAMPED_RECS,
   SENT_POS,
   WRITE_POS,
   type RingViews,
@@ -35,9 +34,6 @@ export class RingReader {
   releasedMsgs = 0;
   /** The furthest record ever handed over: records before it that are sent again are resends. */
   maxSentRec = 0;
-  /** Records before stampRec (ending at stampPos) carry the time the worker first saw them. */
-  private stampPos = 0;
-  private stampRec = 0;
 
   constructor(views: RingViews) {
     this.control = views.control;
@@ -49,32 +45,7 @@ export class RingReader {
     this.mask = this.capacity - 1;
     this.recordMask = views.geometry.recordCapacity - 1;
     // Both sides start from the positions in shared memory (0, or near 2^32 in wrap tests).
-    this.confirmedPos = this.sentPos = this.stampPos = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
-  }
-
-  /**
-   * Stamps every record committed since the last call with `now` (call with RING_LOCK held).
-   * One walk per record in all, off the producer's thread; the resolution is one clock tick.
-   */
-  stampNew(now: number): void {
-    const end = this.written();
-    if (((this.confirmedPos - this.stampPos) | 0) > 0) {
-      this.stampPos = this.confirmedPos; // dropped by the producer before we saw them
-      this.stampRec = this.confirmedRec;
-    }
-    // Never walk past what the producer has published (slots beyond it hold stale lengths).
-    if (this.stampPos === end || ((end - this.stampPos) | 0) < 0) return;
-    let pos = this.stampPos;
-    let rec = this.stampRec;
-    while (pos !== end) {
-      const len = this.records[rec & this.recordMask]!;
-      this.stamps[rec & this.recordMask] = now;
-      pos = (pos + (len < 0 ? -len : len)) >>> 0;
-      rec = (rec + 1) | 0;
-    }
-    this.stampPos = pos;
-    this.stampRec = rec;
-    Atomics.store(this.control, STAMPED_RECS, rec);
+    this.confirmedPos = this.sentPos = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
   }
 
   /** The producer's committed position; frames and records before it are fully written. */
@@ -87,7 +58,7 @@ export class RingReader {
     return this.records[rec & this.recordMask]!;
   }
 
-  /** Coarse-clock time record `rec` was published at. */
+  /** Coarse-clock time record `rec` was committed at (the producer stamps it). */
   stamp(rec: number): number {
     return this.stamps[rec & this.recordMask]!;
   }
@@ -141,12 +112,13 @@ export class RingReader {
     return this.bytes[pos & this.mask]!;
   }
 
+  /** From shared memory, not this side's copies: the main thread releases from the head too. */
   pendingBytes(): number {
-    return (this.written() - this.confirmedPos) >>> 0;
+    return (this.written() - Atomics.load(this.control, CONFIRMED_POS)) >>> 0;
   }
 
   pendingMessages(): number {
-    return (this.control[ACCEPTED_MSGS]! - this.releasedMsgs) >>> 0;
+    return (this.control[ACCEPTED_MSGS]! - Atomics.load(this.control, RELEASED_MSGS)) >>> 0;
   }
 
   inFlightBytes(): number {

@@ -20,9 +20,10 @@
  * wraps: when it does not fit before the end, the writer records a padding record (negative
  * length) covering the tail and starts the frame at offset 0. Each record's length goes into the
  * record-length ring, so the worker counts messages and finds frame boundaries without parsing.
- * Each record also gets a stamp: the coarse clock (NOW, ms since EPOCH_MS) when the worker first saw
- * it, on its CLOCK_TICK_MS tick or a pass, whichever came first; for the maximum age and the
- * oldest-message gauge. The worker stamps, so the publish path reads no clock.
+ * Each record also gets a stamp: the coarse clock (NOW, ms since EPOCH_MS, stored by the worker every
+ * CLOCK_TICK_MS) when the producer committed it; for the maximum age and the oldest-message gauge.
+ * The producer reads NOW as a plain Int32 (a slot that changes every tick), so no clock is read and
+ * every committed record has its stamp before WRITE_POS publishes it.
  *
  * Who moves what (single writer per slot; the other side only Atomics.load()s it):
  *   WRITE_POS          main    bytes committed; stored after the frame and its length are written
@@ -30,12 +31,13 @@
  *   CONFIRMED_POS      worker* bytes released: confirmed by a PONG, or dropped; space is freed up to here
  *   CONFIRMED_RECS     worker* records (frames and pads) released up to CONFIRMED_POS, wrapping
  *   RELEASED_MSGS      worker* messages released (confirmed or dropped), wrapping; for the message limit
- *                      * and main, for overflow 'drop-oldest' while not connected: both move these
- *                        three only while holding RING_LOCK (main: waits at most 100 ms; worker:
- *                        around each pass and each confirmation), and the worker re-reads them
- *                        after taking it. So a frame the worker is handing over is never dropped.
+ *                      * and main, which drops from the head (overflow 'drop-oldest', maxBufferedAge)
+ *                        while not connected. Both move these three only while holding RING_LOCK,
+ *                        and neither ever waits for it: the worker takes it only to hand frames to a
+ *                        live socket or to release confirmed ones; main takes it, then re-reads
+ *                        CONNECTION, and drops only if still not connected. A frame on a live
+ *                        socket is never dropped, and the publish path never blocks.
  *   NOW                worker  coarse clock, ms since EPOCH_MS
- *   STAMPED_RECS       worker  records stamped so far; later ones are younger than one tick
  *   SENT_POS           worker  bytes handed to the socket (<= WRITE_POS, >= CONFIRMED_POS)
  *   WORKER_IDLE        worker sets 1 before sleeping on WRITE_POS; main clears it when it wakes it
  *   STATE              both, by compareExchange: see State below
@@ -54,8 +56,6 @@ export const RELEASED_MSGS = 19;
 export const CONFIRM_SEQ = 20;
 /** Mutual exclusion for moving the release positions: 0 free, LOCKED_BY_MAIN, LOCKED_BY_WORKER. */
 export const RING_LOCK = 21;
-/** Records before this one carry a stamp (the worker stamps new records each tick and pass). */
-export const STAMPED_RECS = 22;
 /**
  * Line 2 (32..47): read by main on every publish but written rarely, so it stays in main's cache;
  * sharing a line with the positions above would cost a cache miss per publish.

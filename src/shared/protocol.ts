@@ -58,7 +58,16 @@ export interface WorkerTask {
   readonly geometry: RingGeometry;
   readonly connection: ConnectionSettings;
   readonly drain: DrainSettings;
+  /** The caller waits for the first connection: configuration errors (certificates) end it. */
+  readonly waitForConnect: boolean;
   readonly port: MessagePort;
+  readonly testHooks?: WorkerTestHooks;
+}
+
+/** Test-only: force interleavings that timing alone would hit only rarely. */
+export interface WorkerTestHooks {
+  /** On a reconnect, hold RING_LOCK this long before marking the connection up and passing. */
+  readonly holdLockOnReconnectMs?: number;
 }
 
 export interface SerializedError {
@@ -74,10 +83,18 @@ export type WorkerMessage =
   | { readonly type: 'error'; readonly error: SerializedError }
   /** The worker lifted the full state: pending fell to the low-water marks. */
   | { readonly type: 'drain' }
-  | { readonly type: 'flushed'; readonly id: number; readonly error?: SerializedError };
+  /**
+   * A server answered a PING sent after everything published before flush `id` that the worker
+   * did not drop; `expired` and `oversize` count those it dropped (main counts its own drops).
+   */
+  | { readonly type: 'flushed'; readonly id: number; readonly expired: number; readonly oversize: number }
+  /** Not connected, and the oldest buffered message is older than maxBufferedAge: main releases it. */
+  | { readonly type: 'expired' };
 
 export type MainMessage =
   | { readonly type: 'flush'; readonly id: number; readonly position: number }
+  /** The flush timed out on the main side: forget it. */
+  | { readonly type: 'flush-cancel'; readonly id: number }
   | { readonly type: 'close'; readonly timeoutMs: number }
   /** Test hook: make the worker throw from its event loop, as a bug would. */
   | { readonly type: 'crash' };

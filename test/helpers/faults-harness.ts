@@ -3,16 +3,19 @@
  * start from (a server, optionally behind a fault proxy, and a counting subscriber), a sequence
  * stream that numbers only accepted messages, a counting subscriber that takes full connection
  * options (auth, TLS), the accounting and delivery checks every fault test ends with, and the
- * result records docs/reliability.md is filled from.
+ * writer of the result records `npm run reliability` generates docs/reliability.md from.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type ConnectionOptions, type NatsConnection } from 'nats';
-import { expect } from 'vitest';
+import { expect, onTestFinished } from 'vitest';
+import { FAULT_RESULTS_DIR, type FaultRecord, type FaultResult } from '../../scripts/fault-record.js';
 import { sleep, startServer, waitUntil, startPublisher as startAnyPublisher, type Cleanups } from './lifecycle.js';
 import { type CloseReport, type Publisher, type PublisherEvent, type PublisherOptions, type PublisherStats } from '../../src/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
-import type { NatsServerProcess, StartOptions } from './nats-server.js';
+import { findNatsServer, type NatsServerProcess, type StartOptions } from './nats-server.js';
 import { readSeq, SequenceCounter, type SequenceReport } from './sequence.js';
 
 export { Cleanups, cleanupsAfterEach, sleep, startServer, waitUntil } from './lifecycle.js';
@@ -509,29 +512,42 @@ export async function closeAndCount(
   return { report, d: delivery(sub.counter, report) };
 }
 
-/** What one fault test observed, for docs/reliability.md. */
-export interface FaultResult {
-  /** File-stable key, e.g. `cut-connections`. */
-  readonly id: string;
-  readonly fault: string;
-  readonly client: 'nats-offload' | 'nats';
-  readonly userSees: string;
-  readonly accepted: number;
-  readonly sent?: number;
-  readonly unsent?: number;
-  readonly rejected?: number;
-  readonly resent?: number;
-  readonly duplicates?: number;
-  readonly lostSilently: number;
-  readonly notes?: string;
+export type { FaultResult } from '../../scripts/fault-record.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS_DIR = join(REPO_ROOT, FAULT_RESULTS_DIR);
+let versions: { natsServer: string; natsClient: string } | undefined;
+
+/** The nats-server binary the tests start and the installed `nats` package, looked up once per process. */
+function toolVersions(): { natsServer: string; natsClient: string } {
+  if (versions === undefined) {
+    const banner = execFileSync(findNatsServer(), ['--version'], { encoding: 'utf8' });
+    const nats = JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules/nats/package.json'), 'utf8')) as { version: string };
+    versions = { natsServer: /v?(\d+\.\d+\.\d+\S*)/.exec(banner)?.[1] ?? banner.trim(), natsClient: nats.version };
+  }
+  return versions;
 }
 
-const RESULTS_DIR = fileURLToPath(new URL('../results/faults/', import.meta.url));
-
-/** Writes test/results/faults/<id>.json (one file per result: test files run in parallel). */
+/**
+ * Writes test/results/faults/<id>.json (one file per result: test files run in parallel) once the
+ * calling test has finished, so the record carries the test's outcome after all its checks; also
+ * when it failed. Call it inside a test. Fields: scripts/fault-record.ts.
+ */
 export function recordResult(r: FaultResult): void {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(`${RESULTS_DIR}${r.id}.json`, `${JSON.stringify({ ...r, at: new Date().toISOString() }, null, 2)}\n`);
+  const at = new Date().toISOString();
+  const { testPath, currentTestName } = expect.getState();
+  onTestFinished(({ task }) => {
+    const record: FaultRecord = {
+      ...r,
+      at,
+      node: process.version,
+      ...toolVersions(),
+      test: { file: relative(REPO_ROOT, testPath ?? task.file.filepath).split(sep).join('/'), name: currentTestName ?? task.name },
+      outcome: task.result?.state === 'pass' ? 'passed' : 'failed',
+    };
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, `${r.id}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  });
 }
 
 /**
@@ -541,7 +557,7 @@ export function recordResult(r: FaultResult): void {
 export function recordOffload(
   report: CloseReport,
   outcome: { duplicates?: number; lostSilently: number },
-  r: { id: string; fault: string; userSees: string; notes?: string },
+  r: { id: string; fault: string; userSees: string; notes?: string; defect?: number; gap?: string },
 ): void {
   recordResult({
     id: r.id,
@@ -553,9 +569,14 @@ export function recordOffload(
     unsent: report.unsent,
     rejected: report.rejected,
     resent: report.resent,
+    droppedOversize: report.droppedOversize,
+    droppedOldest: report.droppedOldest,
+    expired: report.expired,
     ...(outcome.duplicates !== undefined ? { duplicates: outcome.duplicates } : {}),
     lostSilently: outcome.lostSilently,
     ...(r.notes !== undefined ? { notes: r.notes } : {}),
+    ...(r.defect !== undefined ? { defect: r.defect } : {}),
+    ...(r.gap !== undefined ? { gap: r.gap } : {}),
   });
 }
 

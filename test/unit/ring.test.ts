@@ -46,6 +46,7 @@ function setup(bytes: number, start: number, messages = 0) {
     lowWaterBytes: Math.floor(limit / 2),
     lowWaterMessages: messages === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(messages / 2),
     dropOldest: false,
+    maxAgeMs: 0,
     refuseWhileDisconnected: false,
   });
   const reader = new RingReader(views);

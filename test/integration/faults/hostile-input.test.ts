@@ -13,6 +13,7 @@ import {
   InvalidSubjectError,
   MaxPayloadExceededError,
   MessageTooLargeError,
+  MessagesDroppedError,
   NatsOffloadError,
   type Publisher,
 } from '../../../src/index.js';
@@ -238,7 +239,10 @@ describe('hostile input at volume', () => {
       } else pub.publish(subject, seqPayload(i));
     }
     proxy.allow();
-    await pub.flush({ timeout: 30_000 });
+    // flush() does not pretend: it rejects, counting the messages no server confirmed.
+    const flushed = await pub.flush({ timeout: 30_000 }).catch((e: unknown) => e);
+    expect(flushed).toBeInstanceOf(MessagesDroppedError);
+    expect((flushed as MessagesDroppedError).dropped).toEqual({ oldest: 0, expired: 0, oversize: oversizeSeqs.length });
     await sub.waitFor(1_000 - oversizeSeqs.length, 30_000);
     // Once the server's INFO is known, the same payload is refused at the call.
     expect(thrown(() => pub.publish(subject, big))).toBeInstanceOf(MaxPayloadExceededError);

@@ -1,0 +1,198 @@
+/**
+ * Core mode's rule for what confirms a record: a PONG to a PING sent after it on the same socket
+ * (the server has processed everything before the PING). One PING per round trip, or per
+ * PING_EVERY_BYTES when the producer is fast; space is released in order as PONGs return.
+ * Also answers flushes (a PONG after the flush's position) and owns the liveness deadline: a PING
+ * unanswered for pingInterval x maxPingOut kills the socket, whatever the nats package is waiting for.
+ */
+import { Stat } from '../src/shared/layout.js';
+import type { NatsWire } from './nats-wire.js';
+import type { RingReader } from './ring-reader.js';
+
+/** What a pass handed over or skipped, since the last PING. */
+export interface PassCounts {
+  messages: number;
+  bytes: number;
+  oversize: number;
+  expired: number;
+}
+
+interface InFlight extends PassCounts {
+  /** Ring position and record right after the last frame handed over before this PING. */
+  readonly pos: number;
+  readonly rec: number;
+  readonly connection: object | undefined;
+  readonly sentAt: number;
+  /** Its PONG came back; released in order. */
+  done: boolean;
+}
+
+interface WaitingFlush {
+  readonly id: number;
+  readonly position: number;
+  /** Records before `position` this side skipped (expired, over max_payload), first time seen. */
+  expired: number;
+  oversize: number;
+  /** The PING whose PONG answers it, once one was sent after `position`. */
+  ping: InFlight | undefined;
+}
+
+export interface ConfirmationHooks {
+  /** Space was released (reopen a full state, wake close, hand over more). */
+  onRelease(): void;
+  onFlushed(id: number, expired: number, oversize: number): void;
+}
+
+/** While a PING is out, the next is sent only once this much more has been handed over. */
+const PING_EVERY_BYTES = 1024 * 1024;
+
+export class PongConfirmation {
+  private readonly inFlight: InFlight[] = [];
+  private unpinged: PassCounts = noneYet();
+  private connection: object | undefined;
+  private readonly flushes: WaitingFlush[] = [];
+  /** The socket this side destroyed for an overdue PONG (destroyed once). */
+  private killed: object | undefined;
+
+  constructor(
+    private readonly ring: RingReader,
+    private readonly hooks: ConfirmationHooks,
+    /** pingInterval x maxPingOut: how long a PING may go unanswered before the socket is killed. */
+    private readonly deadlineMs: number,
+  ) {}
+
+  /** Nothing handed over is waiting for a PONG, and nothing is pending. */
+  get idle(): boolean {
+    return this.inFlight.length === 0 && this.ring.pendingBytes() === 0;
+  }
+
+  /** PINGs are out: a PONG will release space and kick the loop. */
+  get waiting(): boolean {
+    return this.inFlight.length > 0;
+  }
+
+  /** A new socket: whatever was in flight on the old one is resent, and flushes wait for new PINGs. */
+  reset(connection: object | undefined): void {
+    this.connection = connection;
+    this.inFlight.length = 0;
+    this.unpinged = noneYet();
+    for (const f of this.flushes) f.ping = undefined;
+  }
+
+  /** A record at `pos` was skipped instead of sent; flushes after it count it (first time only). */
+  skipped(pos: number, why: 'expired' | 'oversize'): void {
+    for (const f of this.flushes) if (((f.position - pos) | 0) > 0) f[why]++;
+  }
+
+  /** After a pass: adds what it handed over, and sends a PING when one is due or a flush needs one. */
+  afterPass(wire: NatsWire, counts: PassCounts): void {
+    const u = this.unpinged;
+    u.messages += counts.messages;
+    u.bytes += counts.bytes;
+    u.oversize += counts.oversize;
+    u.expired += counts.expired;
+    const handedOver = u.messages + u.oversize + u.expired > 0;
+    if ((handedOver && (this.inFlight.length === 0 || u.bytes >= PING_EVERY_BYTES)) || this.flushWantsPing()) this.ping(wire);
+  }
+
+  addFlush(id: number, position: number): void {
+    const f: WaitingFlush = { id, position, expired: 0, oversize: 0, ping: undefined };
+    this.flushes.push(f);
+    for (const e of this.inFlight) {
+      if (!e.done && e.connection === this.connection && ((e.pos - position) | 0) >= 0) {
+        f.ping = e;
+        return;
+      }
+    }
+  }
+
+  cancelFlush(id: number): void {
+    const i = this.flushes.findIndex((f) => f.id === id);
+    if (i >= 0) this.flushes.splice(i, 1);
+  }
+
+  /** True if a flush has nothing left to hand over before it and no PING after it yet. */
+  private flushWantsPing(): boolean {
+    const sent = this.ring.sentPos;
+    for (const f of this.flushes) if (f.ping === undefined && ((sent - f.position) | 0) >= 0) return true;
+    return false;
+  }
+
+  private ping(wire: NatsWire): void {
+    const ring = this.ring;
+    const entry: InFlight = {
+      ...this.unpinged,
+      pos: ring.sentPos,
+      rec: ring.sentRec,
+      connection: this.connection,
+      sentAt: Date.now(),
+      done: false,
+    };
+    this.unpinged = noneYet();
+    this.inFlight.push(entry);
+    for (const f of this.flushes) if (f.ping === undefined && ((entry.pos - f.position) | 0) >= 0) f.ping = entry;
+    ring.stats[Stat.PINGS]!++;
+    wire.ping().then(
+      () => {
+        entry.done = true;
+        this.releaseConfirmed();
+      },
+      () => {}, // disconnected: the next connection rewinds to the last confirmed position
+    );
+  }
+
+  /** Answers the flushes whose PING has its PONG (after releasing, so the space is free by then). */
+  private answerFlushes(): void {
+    for (let i = 0; i < this.flushes.length; ) {
+      const f = this.flushes[i]!;
+      if (f.ping !== undefined && f.ping.done && f.ping.connection === this.connection) {
+        this.flushes.splice(i, 1);
+        this.hooks.onFlushed(f.id, f.expired, f.oversize);
+      } else i++;
+    }
+  }
+
+  /** Releases confirmed passes, oldest first, under RING_LOCK. */
+  private releaseConfirmed(): void {
+    const ring = this.ring;
+    if (!ring.tryLock()) {
+      setImmediate(() => this.releaseConfirmed());
+      return;
+    }
+    let released = false;
+    try {
+      const stats = ring.stats;
+      for (let head = this.inFlight[0]; head !== undefined && head.done; head = this.inFlight[0]) {
+        this.inFlight.shift();
+        if (head.connection !== this.connection) continue; // a stale socket's PONG: rewound already
+        stats[Stat.CONFIRMED_MSGS]! += head.messages;
+        stats[Stat.CONFIRMED_BYTES]! += head.bytes;
+        stats[Stat.DROPPED_OVERSIZE]! += head.oversize;
+        stats[Stat.EXPIRED]! += head.expired;
+        if (ring.ahead(head.pos)) ring.confirm(head.pos, head.rec, head.messages + head.oversize + head.expired);
+        released = true;
+      }
+    } finally {
+      ring.unlock();
+    }
+    this.answerFlushes();
+    if (released) this.hooks.onRelease();
+  }
+
+  /**
+   * The liveness deadline, checked on the worker's clock tick. nats.js's own stale-connection
+   * check waits for its socket's write queue before closing it, which never drains when the peer
+   * stops reading; so the socket is destroyed here and nats.js reconnects as after any drop.
+   */
+  checkDeadline(wire: NatsWire | undefined, now: number): void {
+    const oldest = this.inFlight.find((e) => !e.done && e.connection === this.connection);
+    if (wire === undefined || oldest === undefined || now - oldest.sentAt <= this.deadlineMs) return;
+    if (this.killed === this.connection) return;
+    this.killed = this.connection;
+    wire.destroy();
+  }
+}
+
+function noneYet(): PassCounts {
+  return { messages: 0, bytes: 0, oversize: 0, expired: 0 };
+}
