@@ -16,7 +16,12 @@ export const Entry = {
   RETRY: 2,
   STORED: 3,
   REJECTED: 4,
+  /** Skipped by the drain loop without sending (older than maxBufferedAge, over max_payload). */
+  EXPIRED: 5,
+  OVERSIZE: 6,
 } as const;
+/** States from here on are settled: nothing more to send, releasable. */
+const FIRST_SETTLED = Entry.STORED;
 
 export interface AckWindowSettings {
   /** ms without an ack before a message is sent again (same Msg-Id). */
@@ -92,8 +97,7 @@ export class AckWindow {
   settled(seq: number): boolean {
     if (seq < this.base) return true;
     if (seq >= this.end) return false;
-    const s = this.state[seq & this.mask]!;
-    return s === Entry.STORED || s === Entry.REJECTED;
+    return this.state[seq & this.mask]! >= FIRST_SETTLED;
   }
 
   stateOf(seq: number): number {
@@ -113,7 +117,7 @@ export class AckWindow {
     }
     const i = seq & this.mask;
     const s = this.state[i]!;
-    if (s === Entry.STORED || s === Entry.REJECTED) return;
+    if (s >= FIRST_SETTLED) return;
     if (s !== Entry.SENT) this.outstanding++;
     this.state[i] = Entry.SENT;
     this.pos[i] = pos;
@@ -131,7 +135,7 @@ export class AckWindow {
     if (seq < this.base || seq >= this.end) return; // released already, or not ours
     const i = seq & this.mask;
     const s = this.state[i]!;
-    if (s === Entry.STORED || s === Entry.REJECTED) return; // a late ack of an earlier copy
+    if (s >= FIRST_SETTLED) return; // a late ack of an earlier copy
     switch (a.kind) {
       case AckKind.STORED:
       case AckKind.DUPLICATE:
@@ -167,10 +171,18 @@ export class AckWindow {
   settledHead(): number {
     let n = 0;
     for (let seq = this.base; seq < this.end; seq++, n++) {
-      const s = this.state[seq & this.mask]!;
-      if (s !== Entry.STORED && s !== Entry.REJECTED) break;
+      if (this.state[seq & this.mask]! < FIRST_SETTLED) break;
     }
     return n;
+  }
+
+  /** Message `seq` (admitted, so in the window) was skipped unsent: EXPIRED or OVERSIZE. */
+  settleUnsent(seq: number, state: typeof Entry.EXPIRED | typeof Entry.OVERSIZE): void {
+    if (seq < this.base || seq >= this.end) return;
+    const i = seq & this.mask;
+    const s = this.state[i]!;
+    if (s >= FIRST_SETTLED) return;
+    this.settle(i, s, state);
   }
 
   /** The caller released `n` messages from the head. */

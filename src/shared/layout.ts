@@ -128,6 +128,14 @@ export const Stat = {
   PEAK_PENDING_BYTES: 15,
   /** Date.now() of the clock's zero; written by the main thread before the worker starts. */
   EPOCH_MS: 16,
+  /** JetStream mode, counted when released: messages a stream acked (stored), and those it refused. */
+  STORED: 17,
+  SERVER_REJECTED: 18,
+  /** JetStream mode: acks that said duplicate (an earlier copy was stored). */
+  DUPLICATES: 19,
+  /** JetStream mode: messages sent again after ackTimeout, and every send again (timeouts, 503 retries). */
+  ACK_TIMEOUTS: 20,
+  RETRIES: 21,
 } as const;
 export const STATS_SLOTS = 32;
 export const STATS_BYTES = STATS_SLOTS * 8;
