@@ -67,9 +67,12 @@ export class AckConfirmation implements Confirmation {
     return this.ring.pendingBytes() === 0;
   }
 
-  /** Acks outstanding, or retries scheduled: an ack or the clock tick will kick the loop. */
+  /**
+   * Never: acks kick the loop when they come, but may not come for a while (lost, held, a 503
+   * backoff), and new messages must not wait for them; so the loop sleeps until the producer writes.
+   */
   get waiting(): boolean {
-    return this.window.outstanding > 0 || this.window.nextDeadline !== Infinity;
+    return false;
   }
 
   attach(wire: NatsWire): void {

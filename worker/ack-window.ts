@@ -61,6 +61,8 @@ export class AckWindow {
   end = 0;
   /** Entries in state SENT. */
   outstanding = 0;
+  /** Entries in state RETRY (waiting out a 503 backoff). */
+  retrying = 0;
   /** Earliest time something may need sending again (an ack timeout or a retry); Infinity if none. */
   nextDeadline = Infinity;
   private mask: number;
@@ -119,6 +121,7 @@ export class AckWindow {
     const s = this.state[i]!;
     if (s >= FIRST_SETTLED) return;
     if (s !== Entry.SENT) this.outstanding++;
+    if (s === Entry.RETRY) this.retrying--;
     this.state[i] = Entry.SENT;
     this.pos[i] = pos;
     this.len[i] = len;
@@ -156,6 +159,7 @@ export class AckWindow {
         const n = this.attempts[i]!;
         if (n < 255) this.attempts[i] = n + 1;
         this.outstanding--;
+        this.retrying++;
         this.state[i] = Entry.RETRY;
         const retryAt = now + Math.min(RETRY_CAP_MS, RETRY_FIRST_MS * 2 ** Math.min(n, 10));
         this.at[i] = retryAt;
@@ -194,7 +198,9 @@ export class AckWindow {
   /** Messages before `seq` left the ring without an ack (dropped oldest, expired, oversize). */
   dropBefore(seq: number): void {
     for (; this.base < seq && this.base < this.end; this.base++) {
-      if (this.state[this.base & this.mask] === Entry.SENT) this.outstanding--;
+      const s = this.state[this.base & this.mask];
+      if (s === Entry.SENT) this.outstanding--;
+      else if (s === Entry.RETRY) this.retrying--;
     }
     if (this.base < seq) this.base = this.end = seq;
   }
@@ -207,6 +213,7 @@ export class AckWindow {
       if (s === Entry.SENT || s === Entry.RETRY) this.state[i] = Entry.UNSENT;
     }
     this.outstanding = 0;
+    this.retrying = 0;
     this.nextDeadline = Infinity;
   }
 
@@ -250,6 +257,7 @@ export class AckWindow {
 
   private settle(i: number, from: number, to: number): void {
     if (from === Entry.SENT) this.outstanding--;
+    else if (from === Entry.RETRY) this.retrying--;
     this.state[i] = to;
   }
 
