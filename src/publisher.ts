@@ -140,7 +140,7 @@ export class Publisher implements AsyncDisposable {
     let jetstream: JetStreamWorkerSettings | undefined;
     if (js !== undefined) {
       this.publisherId = newPublisherId();
-      const inbox = `_INBOX.${newPublisherId()}${newPublisherId()}`;
+      const inbox = `_INBOX.${newPublisherId()}`;
       this.jsFrame = new JetStreamFrame({ inbox, publisherId: this.publisherId, msgId: js.msgId, expectStream: js.expectStream });
       jetstream = { inbox, ackTimeoutMs: js.ackTimeoutMs, maxPendingAcks: js.maxPendingAcks, noRespondersRetryMs: js.noRespondersRetryMs };
     }

@@ -174,8 +174,7 @@ export class RingWriter {
    * the record an ack is for. Same reserve/commit path and payload copy as tryWrite().
    */
   tryWriteJetStream(prefix: Prefix, payload: Uint8Array | string, size: number, js: JetStreamFrame): boolean {
-    const seq = this.acceptedMessages;
-    let frame = js.frameBytes(prefix.bytes, seq, size, 0);
+    let frame = js.prepare(prefix.bytes, this.acceptedMessages, size);
     let off = this.writePos & this.mask;
     let pad = 0;
     let spaces = 0;
@@ -194,7 +193,7 @@ export class RingWriter {
     if (!this.reserve(frame, pad)) return false;
     const b = this.bytes;
     const dv = this.view;
-    const o = js.writeHead(b, dv, off, prefix, seq, size, spaces);
+    const o = js.writeHead(b, dv, off, prefix, spaces);
     if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
     else if (size <= SMALL_PAYLOAD) {
       const p = payload;

@@ -13,6 +13,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, createInbox, headers, type NatsConnection } from 'nats';
+import { createPublisher } from '../../src/index.js';
 import { startNatsServer } from '../../scripts/nats-server.js';
 import { createStream, streamState } from '../../scripts/jetstream.js';
 import { markdownTable, payloadLabel, rate } from '../lib/format.js';
@@ -31,6 +32,8 @@ export interface JetStreamConfig {
   readonly window: number;
   /** Reply-inbox ceiling: at most this many published and not yet acked. */
   readonly ceilingPending: number;
+  /** Publish cost, core vs JetStream mode: paired rounds. */
+  readonly costRounds: number;
 }
 
 export const JETSTREAM_QUICK: JetStreamConfig = {
@@ -40,12 +43,14 @@ export const JETSTREAM_QUICK: JetStreamConfig = {
   runs: 1,
   window: 1000,
   ceilingPending: 4000,
+  costRounds: 6,
 };
 
 export const JETSTREAM_FULL: JetStreamConfig = {
   ...JETSTREAM_QUICK,
   messages: { 'js.publish (awaited)': 5_000, 'js.publish (windows)': 50_000, 'reply-inbox ceiling': 200_000, 'nats-offload': 200_000 },
   runs: 3,
+  costRounds: 20,
 };
 
 export interface JetStreamRow {
@@ -59,36 +64,59 @@ export interface JetStreamRow {
   readonly streamCounts: number[];
 }
 
+export interface PublishCostRow {
+  readonly payload: number;
+  /** ns per tryPublish() call, one figure per round (batches of `batch` calls; flush outside the timing). */
+  readonly coreNs: number[];
+  readonly jetstreamNs: number[];
+  /** Per round: JetStream-mode ns / core-mode ns (paired, sides alternating). */
+  readonly ratios: number[];
+  readonly batch: number;
+}
+
 export interface JetStreamResult {
   readonly serverVersion: string;
   readonly rows: JetStreamRow[];
+  readonly publishCost: PublishCostRow[];
 }
 
 const STREAM = 'BENCH';
 const SUBJECT = 'bench.js';
 
-/** A client run: publishes `n` messages of `payload` into the stream, resolves when all are acked. */
-type Runner = (url: string, payload: Uint8Array, n: number, config: JetStreamConfig) => Promise<void>;
+/**
+ * A client: connected (untimed), then `run` publishes `n` messages of `payload` into the stream and
+ * resolves when all are acked (timed), then `close` (untimed).
+ */
+interface ClientRun {
+  run(payload: Uint8Array, n: number): Promise<void>;
+  close(): Promise<void>;
+}
+type Runner = (url: string, config: JetStreamConfig) => Promise<ClientRun>;
+
+/** A nats.js connection around `run`. */
+async function natsClient(url: string, run: (nc: NatsConnection, payload: Uint8Array, n: number) => Promise<void>): Promise<ClientRun> {
+  const nc = await connect({ servers: url, name: 'bench-jetstream' });
+  await nc.flush();
+  return { run: (payload, n) => run(nc, payload, n), close: () => nc.close() };
+}
 
 const runners: Partial<Record<JetStreamClient, Runner>> = {
-  'js.publish (awaited)': async (url, payload, n) => {
-    await withNats(url, async (nc) => {
+  'js.publish (awaited)': (url) =>
+    natsClient(url, async (nc, payload, n) => {
       const js = nc.jetstream();
       for (let i = 0; i < n; i++) await js.publish(SUBJECT, payload, { msgID: `a-${i}` });
-    });
-  },
-  'js.publish (windows)': async (url, payload, n, config) => {
-    await withNats(url, async (nc) => {
+    }),
+  'js.publish (windows)': (url, config) =>
+    natsClient(url, async (nc, payload, n) => {
       const js = nc.jetstream();
       for (let i = 0; i < n; ) {
         const batch: Promise<unknown>[] = [];
         for (const end = Math.min(n, i + config.window); i < end; i++) batch.push(js.publish(SUBJECT, payload, { msgID: `w-${i}` }));
         await Promise.all(batch);
       }
-    });
-  },
-  'reply-inbox ceiling': async (url, payload, n, config) => {
-    await withNats(url, async (nc) => {
+    }),
+  'reply-inbox ceiling': (url, config) =>
+    natsClient(url, async (nc, payload, n) => {
       const inbox = createInbox();
       let acked = 0;
       let failed = 0;
@@ -109,14 +137,28 @@ const runners: Partial<Record<JetStreamClient, Runner>> = {
       }
       while (acked < n) await new Promise<void>((r) => (wake = r));
       if (failed > 0) throw new Error(`reply-inbox ceiling: ${failed} replies were not acks`);
-    });
+    }),
+  // JetStream mode with defaults (Msg-Id per message, 4000 pending acks): tryPublish() in a loop,
+  // awaiting ready() when the buffer is full, then flush() (every message stored).
+  'nats-offload': async (url) => {
+    const pub = await createPublisher({ servers: url, waitForConnect: true, jetstream: true });
+    return {
+      run: async (payload, n) => {
+        const stored = pub.stats().stored;
+        for (let i = 0; i < n; ) {
+          if (pub.tryPublish(SUBJECT, payload)) i++;
+          else await pub.ready();
+        }
+        await pub.flush();
+        const s = pub.stats();
+        if (s.stored - stored !== n) throw new Error(`nats-offload: ${s.stored - stored} of ${n} stored (${s.serverRejected} rejected)`);
+      },
+      close: async () => {
+        await pub.close();
+      },
+    };
   },
 };
-
-/** Registers nats-offload's JetStream mode once it exists (phase 2 of issue 9). */
-export function registerRunner(client: JetStreamClient, runner: Runner): void {
-  runners[client] = runner;
-}
 
 async function withNats(url: string, fn: (nc: NatsConnection) => Promise<void>): Promise<void> {
   const nc = await connect({ servers: url, name: 'bench-jetstream' });
@@ -151,9 +193,15 @@ export async function runJetStream(config: JetStreamConfig, outDir: string): Pro
             const n = config.messages[client];
             // A fresh stream per run: every run starts empty, and its count is its own.
             await createStream(server.url, { name: STREAM, subjects: [SUBJECT], storage, duplicateWindowMs: 120_000 });
-            const t0 = performance.now();
-            await runners[client]!(server.url, payload, n, config);
-            const ms = performance.now() - t0;
+            const c = await runners[client]!(server.url, config);
+            let ms: number;
+            try {
+              const t0 = performance.now();
+              await c.run(payload, n);
+              ms = performance.now() - t0;
+            } finally {
+              await c.close();
+            }
             const count = (await streamState(server.url, STREAM)).messages;
             await deleteBenchStream(server.url);
             const entry = byClient.get(client) ?? { rates: [], counts: [] };
@@ -168,12 +216,58 @@ export async function runJetStream(config: JetStreamConfig, outDir: string): Pro
         }
       }
     }
-    const result = { serverVersion, rows };
+    const publishCost = await runPublishCost(server.url, config);
+    const result = { serverVersion, rows, publishCost };
     writeJetStreamResults(outDir, result);
     return result;
   } finally {
     await server.dispose();
   }
+}
+
+/**
+ * Main-thread cost of one tryPublish() in JetStream mode against core mode: two publishers on the
+ * same server, batches that fit the buffer timed call by call in total, a flush between batches
+ * (not timed), sides alternating each round. Core publishes go to a subject no stream listens on.
+ */
+async function runPublishCost(url: string, config: JetStreamConfig): Promise<PublishCostRow[]> {
+  await createStream(url, { name: 'COST', subjects: ['cost.js'], storage: 'memory', maxMsgs: 100_000 });
+  const core = await createPublisher({ servers: url, waitForConnect: true });
+  const js = await createPublisher({ servers: url, waitForConnect: true, jetstream: true });
+  const rows: PublishCostRow[] = [];
+  try {
+    for (const size of config.payloads) {
+      const payload = new Uint8Array(size).fill(120);
+      const batch = Math.floor((4 * 1024 * 1024) / (size + 160));
+      const coreNs: number[] = [];
+      const jetstreamNs: number[] = [];
+      const timeBatch = async (pub: typeof core, subject: string): Promise<number> => {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < batch; i++) if (!pub.tryPublish(subject, payload)) throw new Error('publish cost: buffer full; lower the batch');
+        const ns = Number(process.hrtime.bigint() - t0) / batch;
+        await pub.flush();
+        return ns;
+      };
+      await timeBatch(core, 'cost.core'); // warm-up
+      await timeBatch(js, 'cost.js');
+      for (let round = 0; round < config.costRounds; round++) {
+        if (round % 2 === 0) {
+          coreNs.push(await timeBatch(core, 'cost.core'));
+          jetstreamNs.push(await timeBatch(js, 'cost.js'));
+        } else {
+          jetstreamNs.push(await timeBatch(js, 'cost.js'));
+          coreNs.push(await timeBatch(core, 'cost.core'));
+        }
+      }
+      const ratios = jetstreamNs.map((j, i) => j / coreNs[i]!);
+      rows.push({ payload: size, coreNs, jetstreamNs, ratios, batch });
+      progress(`jetstream publish cost ${payloadLabel(size)}: core ${median(coreNs).toFixed(0)} ns, JetStream mode ${median(jetstreamNs).toFixed(0)} ns (${median(ratios).toFixed(2)}x)`);
+    }
+  } finally {
+    await core.close();
+    await js.close();
+  }
+  return rows;
 }
 
 async function deleteBenchStream(url: string): Promise<void> {
@@ -200,7 +294,25 @@ export function renderJetStream(result: JetStreamResult): string {
       r.streamCounts.every((c) => c === r.messages) ? 'yes' : `NO (${r.streamCounts.join(', ')})`,
     ]),
   );
-  return `## JetStream publish (nats-server ${result.serverVersion}, -js, Nats-Msg-Id on every message)\n\n${table}\n`;
+  const range = (xs: number[], f: (x: number) => string): string => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  const cost = markdownTable(
+    ['>payload', '>core ns/publish', '>JetStream mode ns/publish', '>ratio (median)', 'ratio range', '>rounds'],
+    result.publishCost.map((r) => [
+      payloadLabel(r.payload),
+      median(r.coreNs).toFixed(0),
+      median(r.jetstreamNs).toFixed(0),
+      `${median(r.ratios).toFixed(2)}×`,
+      range(r.ratios, (x) => `${x.toFixed(2)}×`),
+      String(r.ratios.length),
+    ]),
+  );
+  return (
+    `## JetStream publish (nats-server ${result.serverVersion}, -js, Nats-Msg-Id on every message)\n\n` +
+    `Messages per second from the first publish until the last is acked (stored); each run on a fresh stream, ` +
+    `whose own message count is checked afterwards.\n\n${table}\n\n` +
+    `### Main-thread publish cost: JetStream mode against core mode (target: within 1.5×)\n\n` +
+    `ns per tryPublish() call, batches of ~4 MiB of frames, flush between batches untimed, sides alternating.\n\n${cost}\n`
+  );
 }
 
 function writeJetStreamResults(outDir: string, result: JetStreamResult): void {

@@ -3,10 +3,12 @@
  * sequences (across digit boundaries and past 2^32) and payload sizes, at unaligned offsets.
  */
 import { describe, expect, it } from 'vitest';
-import { JetStreamFrame, PUBLISHER_ID_LENGTH, newPublisherId, type JetStreamFrameSpec } from '../../src/jetstream-frame.js';
+import { JetStreamFrame, PUBLISHER_ID_LENGTH, newPublisherId, seqText, type JetStreamFrameSpec } from '../../src/jetstream-frame.js';
 import { Subject } from '../../src/subjects.js';
 
-function reference(spec: JetStreamFrameSpec, subject: string, seq: number, payload: string, spaces: number): string {
+/** The frame as a plain string; the sequence zero-padded to 12 digits (16 past 10^12). */
+function reference(spec: JetStreamFrameSpec, subject: string, n: number, payload: string, spaces: number): string {
+  const seq = String(n).padStart(String(n).length <= 12 ? 12 : (String(n).length + 3) & ~3, '0');
   let hdr = 'NATS/1.0\r\n';
   if (spec.msgId) hdr += `Nats-Msg-Id: ${spec.publisherId}-${seq}\r\n`;
   if (spec.expectStream !== undefined) hdr += `Nats-Expected-Stream: ${spec.expectStream}\r\n`;
@@ -18,10 +20,10 @@ function reference(spec: JetStreamFrameSpec, subject: string, seq: number, paylo
 /** The encoder's frame with the payload appended, with runs of separator spaces collapsed as the server reads them. */
 function encode(frame: JetStreamFrame, subject: Subject, seq: number, payload: string, spaces: number, at: number): { text: string; length: number } {
   const size = Buffer.byteLength(payload);
-  const length = frame.frameBytes(subject.bytes, seq, size, spaces);
+  const length = frame.prepare(subject.bytes, seq, size) + spaces;
   const b = new Uint8Array(at + length + 8).fill(0xee);
   const dv = new DataView(b.buffer);
-  let o = frame.writeHead(b, dv, at, subject, seq, size, spaces);
+  let o = frame.writeHead(b, dv, at, subject, spaces);
   o += Buffer.from(b.buffer).write(payload, o);
   b[o++] = 13;
   b[o++] = 10;
@@ -59,11 +61,29 @@ describe('JetStreamFrame', () => {
             const spaces = (seq + payload.length) % 8;
             const got = encode(frame, subject, seq, payload, spaces, (at = (at + 1) % 13));
             expect(normalise(got.text)).toBe(normalise(reference(spec, name, seq, payload, 0)));
-            expect(frame.headerBytes(seq) + Buffer.byteLength(payload)).toBe(Number(/ (\d+)\r\n/.exec(got.text)![1]));
+            expect(frame.headerBytes + Buffer.byteLength(payload)).toBe(Number(/ (\d+)\r\n/.exec(got.text)![1]));
           }
         }
       }
     }
+  });
+
+  it('consecutive sequences (the cached digits, carried in place) match a fresh encoding, across digit boundaries', () => {
+    const spec = specs[1]!;
+    const running = new JetStreamFrame(spec);
+    const subject = new Subject('telemetry.cpu');
+    for (const start of [0, 95, 995, 99_990, 2 ** 32 - 5, 10 ** 12 - 5]) {
+      for (let seq = start; seq < start + 20; seq++) {
+        const fresh = new JetStreamFrame(spec); // a new object: digits computed from scratch
+        expect(encode(running, subject, seq, 'abc', 0, 3).text).toBe(encode(fresh, subject, seq, 'abc', 0, 3).text);
+        expect(normalise(encode(fresh, subject, seq, 'abc', 0, 3).text)).toBe(normalise(reference(spec, 'telemetry.cpu', seq, 'abc', 0)));
+      }
+    }
+  });
+
+  it('the sequence text is zero-padded to 12 digits, 16 past 10^12', () => {
+    expect(seqText(7)).toBe('000000000007');
+    expect(seqText(10 ** 12)).toBe('0001000000000000');
   });
 
   it('new publisher ids are the fixed length, letters and digits, and differ', () => {

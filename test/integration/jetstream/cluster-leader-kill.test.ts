@@ -13,8 +13,13 @@ const cleanups = cleanupsAfterEach();
 
 describe('JetStream mode: R3 stream, leader killed', () => {
   it('SIGKILL of the stream leader mid-run: every accepted message stored once, publishing resumes', async () => {
+    let stage = 'start cluster';
+    cleanups.add(() => {
+      if (stage !== 'done') console.error(`cluster-leader-kill: stopped at stage "${stage}"`);
+    });
     const cluster = await startCluster(3, { jetstream: true });
     cleanups.add(() => cluster.stop());
+    stage = 'create stream';
     await createStream(cluster.urls, { name: 'R3', subjects: ['telemetry.>'], storage: 'file', replicas: 3 });
     const pub = await startPublisher(
       cleanups,
@@ -33,6 +38,7 @@ describe('JetStream mode: R3 stream, leader killed', () => {
         await sleep(1);
       }
     };
+    stage = 'publish before the kill';
     await publishFor(800, 5);
     const before = await streamState(cluster.urls, 'R3');
     const leaderIndex = cluster.servers.findIndex((_, i) => before.leader === `offload-${i}`);
@@ -41,14 +47,18 @@ describe('JetStream mode: R3 stream, leader killed', () => {
     const killedAt = payloads.length;
     await publishFor(2500, 5);
     const survivors = cluster.urls.filter((_, i) => i !== leaderIndex);
+    stage = 'flush';
     await pub.flush({ timeout: 60_000 });
     const s = pub.stats();
     expect(s.accepted).toBeGreaterThan(killedAt); // publishing went on after the kill
     expect(s.serverRejected).toBe(0);
+    stage = 'stream state';
     const after = await streamState(survivors, 'R3');
     expect(after.leader).not.toBe(before.leader);
+    stage = 'read back';
     const check = await checkStream(survivors, 'R3', pub.publisherId!, (seq) => payloads[seq]);
     expect(check).toMatchObject({ count: s.accepted, distinctMsgIds: s.accepted, repeatedMsgIds: 0, corrupt: 0, foreign: 0 });
     expectAccounting(pub, check.count);
+    stage = 'done';
   }, 120_000);
 });
