@@ -75,6 +75,22 @@ export async function deleteStream(server: string | string[] | NatsConnection, n
   });
 }
 
+/**
+ * Runs a JetStream API call again while it fails, until `ms` pass: right after a node of a cluster
+ * died, requests time out or find no responders until the stream has a leader again.
+ */
+async function retrying<T>(fn: () => Promise<T>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
 /** The stream's own message count and sequence range. */
 export async function streamState(
   server: string | string[] | NatsConnection,
@@ -82,7 +98,7 @@ export async function streamState(
 ): Promise<{ messages: number; firstSeq: number; lastSeq: number; leader: string | undefined }> {
   return withConnection(server, async (nc) => {
     const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info(name);
+    const info = await retrying(() => jsm.streams.info(name));
     return {
       messages: info.state.messages,
       firstSeq: info.state.first_seq,
@@ -93,7 +109,9 @@ export async function streamState(
 }
 
 /**
- * Reads every message the stream holds, in stream order, through an ordered consumer.
+ * Reads every message the stream holds, in stream order, through an ordered consumer. If nothing
+ * arrives for `stallMs` (seen once after a clustered stream changed leader), it starts a new one
+ * from the next sequence, until `timeoutMs`.
  * @returns the stream's message count when the read started (all of them were passed to `onMessage`)
  * @throws when fewer arrive within `timeoutMs`
  */
@@ -102,23 +120,32 @@ export async function readStream(
   name: string,
   onMessage: (m: StoredMessage) => void,
   timeoutMs = 120_000,
+  stallMs = 5_000,
 ): Promise<number> {
   return withConnection(server, async (nc) => {
     const jsm = await nc.jetstreamManager();
-    const total = (await jsm.streams.info(name)).state.messages;
+    const info = (await retrying(() => jsm.streams.info(name))).state;
+    const total = info.messages;
     if (total === 0) return 0;
-    const consumer = await nc.jetstream().consumers.get(name);
-    const messages = await consumer.consume({ max_messages: 2000 });
+    const deadline = Date.now() + timeoutMs;
     let seen = 0;
-    const timer = setTimeout(() => void messages.close(), timeoutMs);
-    try {
-      for await (const m of messages) {
-        onMessage({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, data: m.data });
-        if (++seen >= total) break;
+    let nextSeq = info.first_seq;
+    while (seen < total && Date.now() < deadline) {
+      const consumer = await retrying(() => nc.jetstream().consumers.get(name, { opt_start_seq: nextSeq }));
+      const messages = await consumer.consume({ max_messages: 2000 });
+      let stall = setTimeout(() => void messages.close(), stallMs);
+      try {
+        for await (const m of messages) {
+          clearTimeout(stall);
+          stall = setTimeout(() => void messages.close(), stallMs);
+          onMessage({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, data: m.data });
+          nextSeq = m.seq + 1;
+          if (++seen >= total) break;
+        }
+      } finally {
+        clearTimeout(stall);
+        await messages.close();
       }
-    } finally {
-      clearTimeout(timer);
-      await messages.close();
     }
     if (seen < total) throw new Error(`readStream ${name}: read ${seen} of ${total} messages within ${timeoutMs} ms`);
     return total;

@@ -50,6 +50,7 @@ export async function checkStream(
   stream: string,
   publisherId: string,
   payloadOf: (seq: number) => Uint8Array | undefined,
+  timeoutMs = 60_000,
 ): Promise<StreamCheck> {
   const seen = new Map<number, number>();
   let corrupt = 0;
@@ -64,7 +65,7 @@ export async function checkStream(
     seen.set(seq, (seen.get(seq) ?? 0) + 1);
     const want = payloadOf(seq);
     if (want !== undefined && Buffer.compare(Buffer.from(want), Buffer.from(m.data)) !== 0) corrupt++;
-  });
+  }, timeoutMs);
   let repeated = 0;
   for (const n of seen.values()) if (n > 1) repeated++;
   return { count, distinctMsgIds: seen.size, repeatedMsgIds: repeated, corrupt, foreign, seqs: [...seen.keys()].sort((a, b) => a - b) };
