@@ -10,5 +10,13 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default', './test/summary-reporter.ts'],
+    coverage: {
+      // The V8 provider, extended to the worker thread and child processes (see vitest.coverage.ts).
+      provider: 'custom',
+      customProviderModule: './vitest.coverage.ts',
+      include: ['src/**/*.ts', 'worker/**/*.ts'],
+      reporter: ['text', 'html', 'json-summary', 'json'],
+      reportsDirectory: 'coverage',
+    },
   },
 });

@@ -7,7 +7,7 @@
  */
 import { JetStreamFrame, newPublisherId } from '../src/jetstream-frame.js';
 import { RingWriter } from '../src/ring-writer.js';
-import { CONFIRMED_POS, CONFIRMED_RECS, CONNECTION, Connection, RELEASED_MSGS, allocateRing, geometryFor, viewsOf } from '../src/shared/layout.js';
+import { CONFIRMED_OFF, CONFIRMED_POS, CONNECTION, Connection, RELEASED_MSGS, allocateRing, geometryFor, viewsOf } from '../src/shared/layout.js';
 import { SubjectCache } from '../src/subjects.js';
 
 const BUFFER = 8 * 1024 * 1024;
@@ -30,9 +30,9 @@ function writer(): RingWriter {
 
 /** Releases everything written, as the worker does once it is confirmed. */
 function release(w: RingWriter, control: Int32Array): void {
-  const internals = w as unknown as { writeRec: number };
+  const internals = w as unknown as { writeOff: number };
   control[RELEASED_MSGS] = w.acceptedMessages | 0;
-  control[CONFIRMED_RECS] = internals.writeRec;
+  control[CONFIRMED_OFF] = internals.writeOff;
   Atomics.store(control, CONFIRMED_POS, w.position | 0);
 }
 

@@ -97,8 +97,7 @@ export async function streamState(
   name: string,
 ): Promise<{ messages: number; firstSeq: number; lastSeq: number; leader: string | undefined }> {
   return withConnection(server, async (nc) => {
-    const jsm = await nc.jetstreamManager();
-    const info = await retrying(() => jsm.streams.info(name));
+    const info = await retrying(async () => (await nc.jetstreamManager()).streams.info(name));
     return {
       messages: info.state.messages,
       firstSeq: info.state.first_seq,
@@ -109,9 +108,9 @@ export async function streamState(
 }
 
 /**
- * Reads every message the stream holds, in stream order, through an ordered consumer. If nothing
- * arrives for `stallMs` (seen once after a clustered stream changed leader), it starts a new one
- * from the next sequence, until `timeoutMs`.
+ * Reads every message the stream holds, in stream order: through an ordered consumer, and if that
+ * stalls for `stallMs` (seen after a clustered stream changed leader), message by message with
+ * the stream's get API from the next sequence on, until `timeoutMs`.
  * @returns the stream's message count when the read started (all of them were passed to `onMessage`)
  * @throws when fewer arrive within `timeoutMs`
  */
@@ -123,29 +122,45 @@ export async function readStream(
   stallMs = 5_000,
 ): Promise<number> {
   return withConnection(server, async (nc) => {
-    const jsm = await nc.jetstreamManager();
-    const info = (await retrying(() => jsm.streams.info(name))).state;
+    const info = (await retrying(async () => (await nc.jetstreamManager()).streams.info(name))).state;
     const total = info.messages;
     if (total === 0) return 0;
     const deadline = Date.now() + timeoutMs;
     let seen = 0;
     let nextSeq = info.first_seq;
-    while (seen < total && Date.now() < deadline) {
-      const consumer = await retrying(() => nc.jetstream().consumers.get(name, { opt_start_seq: nextSeq }));
-      const messages = await consumer.consume({ max_messages: 2000 });
-      let stall = setTimeout(() => void messages.close(), stallMs);
-      try {
-        for await (const m of messages) {
-          clearTimeout(stall);
-          stall = setTimeout(() => void messages.close(), stallMs);
-          onMessage({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, data: m.data });
-          nextSeq = m.seq + 1;
-          if (++seen >= total) break;
-        }
-      } finally {
-        clearTimeout(stall);
-        await messages.close();
+    const deliver = (seq: number, subject: string, msgId: string | undefined, data: Uint8Array): void => {
+      onMessage({ seq, subject, msgId: msgId || undefined, data });
+      nextSeq = seq + 1;
+      seen++;
+    };
+    const consumer = await retrying(() => nc.jetstream().consumers.get(name, { opt_start_seq: nextSeq }));
+    const messages = await consumer.consume({ max_messages: 2000 });
+    const it = messages[Symbol.asyncIterator]();
+    try {
+      while (seen < total) {
+        let timer: NodeJS.Timeout | undefined;
+        const stalled = new Promise<'stalled'>((r) => (timer = setTimeout(() => r('stalled'), stallMs)));
+        const next = await Promise.race([it.next(), stalled]);
+        clearTimeout(timer);
+        if (next === 'stalled' || next.done === true) break;
+        const m = next.value;
+        deliver(m.seq, m.subject, m.headers?.get('Nats-Msg-Id'), m.data);
       }
+    } finally {
+      await Promise.race([messages.close(), new Promise((r) => setTimeout(r, 2000))]);
+    }
+    // The rest one by one (deleted sequences are skipped: "no message found").
+    const jsm = await retrying(() => nc.jetstreamManager());
+    for (let seq = nextSeq; seen < total && seq <= info.last_seq && Date.now() < deadline; seq++) {
+      const m = await retrying(async () => {
+        try {
+          return await jsm.streams.getMessage(name, { seq });
+        } catch (err) {
+          if (/no message found/i.test(String(err))) return undefined;
+          throw err;
+        }
+      });
+      if (m !== undefined) deliver(m.seq, m.subject, m.header.get('Nats-Msg-Id'), m.data);
     }
     if (seen < total) throw new Error(`readStream ${name}: read ${seen} of ${total} messages within ${timeoutMs} ms`);
     return total;

@@ -19,7 +19,7 @@ export interface TlsFixtures {
 }
 
 // Our own config, so the result does not depend on the distribution's openssl.cnf defaults.
-const OPENSSL_CONFIG = `
+const OPENSSL_CONFIG = (SUBJECT_ALT_NAME: string): string => `
 [req]
 distinguished_name = dn
 prompt = no
@@ -33,7 +33,7 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth, clientAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectAltName = ${SUBJECT_ALT_NAME}
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 `;
@@ -50,14 +50,15 @@ function findOpenssl(): string {
 const serial = (): string => `0x${randomBytes(8).toString('hex')}`;
 
 /**
- * Writes ca.pem, cert.pem and key.pem (plus the CA key and scratch files) into `dir`.
+ * Writes ca.pem, cert.pem and key.pem (plus the CA key and scratch files) into `dir`; the server
+ * certificate names `opts.subjectAltName` (default `IP:127.0.0.1, DNS:localhost`).
  * @throws Error when openssl is unavailable or one of its commands fails.
  */
-export function makeTlsFixtures(dir: string): TlsFixtures {
+export function makeTlsFixtures(dir: string, opts: { subjectAltName?: string } = {}): TlsFixtures {
   const openssl = findOpenssl();
   mkdirSync(dir, { recursive: true });
   const path = (name: string): string => join(dir, name);
-  writeFileSync(path('openssl.cnf'), OPENSSL_CONFIG);
+  writeFileSync(path('openssl.cnf'), OPENSSL_CONFIG(opts.subjectAltName ?? 'IP:127.0.0.1, DNS:localhost'));
   const run = (args: string[]): void => {
     try {
       execFileSync(openssl, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });

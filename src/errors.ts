@@ -105,8 +105,8 @@ export class ServerError extends NatsOffloadError {
 
 /** Connecting failed (refused, TLS, authentication) or the connection closed for good. */
 export class ConnectionError extends NatsOffloadError {
-  constructor(message: string) {
-    super('CONNECTION_ERROR', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONNECTION_ERROR', message, options);
     this.name = 'ConnectionError';
   }
 }

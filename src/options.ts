@@ -29,6 +29,8 @@ export interface PublisherOptions {
   reconnectBufMessages?: number;
   /** Wait for the first connection before `createPublisher()` resolves. Default false. */
   waitForConnect?: boolean;
+  /** With `waitForConnect`: reject after this many ms without a connection. Default 10 000. */
+  connectTimeout?: number;
   /** Give up connecting after this many failed attempts per server; -1 = never. Default -1. */
   maxReconnectAttempts?: number;
   reconnectTimeWait?: number;
@@ -96,6 +98,7 @@ export interface ResolvedOptions {
   /** The byte budget for pending frames: the limit, or the default ring size when -1. */
   readonly bufferBytes: number;
   readonly waitForConnect: boolean;
+  readonly connectTimeout: number;
   readonly closeTimeout: number;
   readonly overflow: 'reject' | 'drop-oldest';
   readonly lowWaterMark: number;
@@ -115,6 +118,8 @@ export const DEFAULTS = Object.freeze({
   /** No message limit unless asked, as in Go; bytes bound memory already. */
   reconnectBufMessages: Infinity,
   waitForConnect: false,
+  /** 10 s bounds waitForConnect: two dial rounds of `timeout` plus reconnectTimeWait, never forever. */
+  connectTimeout: 10_000,
   /** Reconnect forever: the buffer is bounded, so retrying costs no memory (nats.js gives up after 10). */
   maxReconnectAttempts: -1,
   /** 1 s between attempts on one server, plus jitter, so a restarted server is found quickly. */
@@ -154,7 +159,7 @@ export const DEFAULTS = Object.freeze({
 
 const KNOWN = new Set<string>([
   'servers', 'name', 'user', 'pass', 'token', 'nkeySeed', 'credentials', 'credentialsFile', 'tls',
-  'reconnectBufSize', 'reconnectBufMessages', 'waitForConnect', 'maxReconnectAttempts',
+  'reconnectBufSize', 'reconnectBufMessages', 'waitForConnect', 'connectTimeout', 'maxReconnectAttempts',
   'reconnectTimeWait', 'reconnectJitter', 'reconnectJitterTLS', 'pingInterval', 'maxPingOut',
   'timeout', 'noRandomize', 'ignoreClusterUpdates', 'maxInFlightBytes', 'closeTimeout', 'debug',
   'overflow', 'maxBufferedAge', 'lowWaterMark', 'exitFlushTimeout', 'jetstream',
@@ -311,6 +316,7 @@ export function resolveOptions(input: PublisherOptions | undefined): ResolvedOpt
     reconnectBufMessages,
     bufferBytes,
     waitForConnect: bool('waitForConnect', o.waitForConnect, DEFAULTS.waitForConnect),
+    connectTimeout: int('connectTimeout', o.connectTimeout, DEFAULTS.connectTimeout, 1, 3_600_000),
     closeTimeout: int('closeTimeout', o.closeTimeout, DEFAULTS.closeTimeout, 0, 3_600_000),
     overflow: overflow as 'reject' | 'drop-oldest',
     lowWaterMark,

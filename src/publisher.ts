@@ -4,6 +4,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { Destination, type DestinationOptions } from './destination.js';
 import {
   BufferFullError,
   type BufferLimit,
@@ -30,7 +31,6 @@ import {
   Connection,
   DEFAULT_MAX_PAYLOAD,
   MAX_PAYLOAD,
-  NOW,
   RELEASED_MSGS,
   SENT_POS,
   STATE,
@@ -85,6 +85,7 @@ export class Publisher implements AsyncDisposable {
   /** The Msg-Id prefix in JetStream mode: Msg-Ids are `<publisherId>-<sequence>`. */
   readonly publisherId: string | undefined;
   private readonly serverRejectedBy = new Map<number, number>();
+  private lastConnectError: Error | undefined;
   private readonly closedPromise: Promise<void | Error>;
   private resolveClosed!: (v: void | Error) => void;
 
@@ -107,7 +108,7 @@ export class Publisher implements AsyncDisposable {
     this.control[STATE] = options.drain.bufferWhileDisconnected ? State.OPEN : State.DISCONNECTED;
     this.control[CONNECTION] = Connection.CONNECTING;
     this.writer = new RingWriter(this.views, {
-      bytes: Math.min(options.bufferBytes, geometry.capacity),
+      bytes: options.bufferBytes,
       messages: options.reconnectBufMessages,
       lowWaterBytes: options.drain.lowWaterBytes,
       lowWaterMessages: options.reconnectBufMessages === 0 ? Number.MAX_SAFE_INTEGER : options.drain.lowWaterMessages,
@@ -362,6 +363,15 @@ export class Publisher implements AsyncDisposable {
     return publisherWritable(this, subject, options);
   }
 
+  /**
+   * A synchronous log destination for pino: each line is one message on `subject`; a full buffer
+   * counts the line as refused instead of queueing it. `pino(pub.destination('logs.app'))`.
+   * @throws {InvalidSubjectError} @throws {InvalidOptionError}
+   */
+  destination(subject: string, options?: DestinationOptions): Destination {
+    return new Destination(this, subject, options);
+  }
+
   /** A synchronous snapshot of the counters in shared memory. */
   stats(): PublisherStats {
     const s = this.views.stats;
@@ -376,8 +386,7 @@ export class Publisher implements AsyncDisposable {
     const pendingBytes = open ? this.writer.pendingBytes() : 0;
     // From the ring's own counters, not from the others: so the accounting identity can fail.
     const pendingMessages = open ? ((accepted | 0) - Atomics.load(this.control, RELEASED_MSGS)) >>> 0 : 0;
-    // The coarse clock is an Int32 of ms that wraps after 24.8 days: take differences mod 2^32.
-    const oldest = pendingBytes === 0 ? 0 : Math.max(0, (Atomics.load(this.control, NOW) - this.writer.oldestStamp()) | 0);
+    const oldest = open ? this.writer.oldestAgeMs() : 0;
     return {
       accepted,
       acceptedBytes: this.writer.acceptedBytes,
@@ -443,6 +452,12 @@ export class Publisher implements AsyncDisposable {
   /** @internal resolves on the first connection (createPublisher's waitForConnect). */
   waitForFirstConnect(): Promise<void> {
     return this.firstConnect;
+  }
+
+  /** @internal the error createPublisher's waitForConnect rejects with when connectTimeout passes. */
+  connectTimeoutError(ms: number): ConnectionError {
+    const last = this.lastConnectError === undefined ? 'no attempt has failed yet' : `last attempt: ${this.lastConnectError.message}`;
+    return new ConnectionError(`no connection to a server within options.connectTimeout (${ms} ms); ${last}`, { cause: this.lastConnectError });
   }
 
   private async shutdown(timeoutMs: number): Promise<CloseReport> {
@@ -519,9 +534,12 @@ export class Publisher implements AsyncDisposable {
       case 'drain':
         this.hub.push({ type: 'drain' });
         break;
-      case 'error':
-        this.hub.push({ type: 'error', error: reviveError(m.error) });
+      case 'error': {
+        const error = reviveError(m.error);
+        if (error.code === 'CONNECTION_ERROR') this.lastConnectError = error;
+        this.hub.push({ type: 'error', error });
         break;
+      }
       case 'flushed': {
         const f = this.forgetFlush(m.id);
         if (f === undefined) break;
@@ -553,6 +571,16 @@ export class Publisher implements AsyncDisposable {
     this.hub.push({ type: 'error', error: this.deathError });
     this.settleFirstConnect?.(this.deathError);
     if (this.closing === undefined) this.closing = this.finish(this.deathError);
+  }
+
+  /** @internal test hook: pending frames and bytes by walking the ring's records (-1 bytes: the walk missed the write position). */
+  walkRingForTest(): { frames: number; bytes: number } {
+    return this.writer.walkPending();
+  }
+
+  /** @internal test hook: flushes the worker is holding. */
+  workerFlushesForTest(): number {
+    return this.views.stats[Stat.FLUSHES_WAITING]!;
   }
 
   /** @internal test hook: make the worker throw, as a bug in it would. */
@@ -608,11 +636,17 @@ export async function createPublisher(options?: PublisherOptions): Promise<Publi
   const resolved = resolveOptions(options);
   const pub = new Publisher(resolved, internalOptions(options));
   if (resolved.waitForConnect) {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(pub.connectTimeoutError(resolved.connectTimeout)), resolved.connectTimeout);
+    });
     try {
-      await pub.waitForFirstConnect();
+      await Promise.race([pub.waitForFirstConnect(), timedOut]);
     } catch (e) {
       await pub.close({ timeout: 0 });
       throw e;
+    } finally {
+      clearTimeout(timer);
     }
   }
   return pub;

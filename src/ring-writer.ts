@@ -4,20 +4,26 @@
  */
 import {
   ACCEPTED_MSGS,
+  CONFIRMED_OFF,
   CONFIRMED_POS,
-  CONFIRMED_RECS,
   CONFIRM_SEQ,
   CONNECTION,
   Connection,
   LOCKED_BY_MAIN,
+  LONG_FRAME,
+  MIN_FRAME_BYTES,
   NOW,
+  PAD_FRAME,
   RELEASED_MSGS,
   RING_LOCK,
   STATE,
   State,
   WORKER_IDLE,
   WRITE_POS,
+  frameLengthAt,
+  lengthIndex,
   replaceNonTerminalState,
+  stampIndex,
   type RingViews,
 } from './shared/layout.js';
 import type { JetStreamFrame } from './jetstream-frame.js';
@@ -53,26 +59,21 @@ export interface WriterLimits {
 
 export class RingWriter {
   private readonly control: Int32Array;
-  private readonly records: Int32Array;
+  private readonly lengths: Uint8Array;
   private readonly stamps: Int32Array;
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
   /** The same memory as `bytes`, for Buffer.write of string payloads without a temporary. */
   private readonly text: Buffer;
-  private readonly mask: number;
-  private readonly recordMask: number;
   private readonly capacity: number;
-  /** Own positions: only this thread moves them, so they live in locals, not shared memory. */
+  /** Own position and its offset: only this thread moves them, so they live here, not in shared memory. */
   private writePos = 0;
-  private writeRec = 0;
+  private writeOff = 0;
   /** True after this thread raised a full or terminal state, until it sees the state open again. */
   private blocked = false;
   /** Release positions as last read from the worker's line (never ahead of the real ones). */
   private confirmedSeen = 0;
   private releasedSeen = 0;
-  private recordsSeen = 0;
-  /** Record slots a frame may use: two are kept for a padding record and the frame itself. */
-  private readonly recordLimit: number;
   /** Frames committed since WRITE_POS was last stored (see commit). */
   private unpublished = 0;
   private publishQueued = false;
@@ -94,26 +95,24 @@ export class RingWriter {
   onDropped: ((pos: number, why: 'oldest' | 'expired') => void) | undefined;
 
   constructor(
-    views: RingViews,
+    private readonly views: RingViews,
     private readonly limits: WriterLimits,
   ) {
     this.control = views.control;
-    this.records = views.records;
+    this.lengths = views.lengths;
     this.stamps = views.stamps;
     this.bytes = views.bytes;
     this.view = new DataView(views.bytes.buffer, views.bytes.byteOffset, views.bytes.byteLength);
     this.text = Buffer.from(views.bytes.buffer, views.bytes.byteOffset, views.bytes.byteLength);
     this.capacity = views.geometry.capacity;
-    this.mask = this.capacity - 1;
-    this.recordMask = views.geometry.recordCapacity - 1;
-    this.recordLimit = views.geometry.recordCapacity - 2;
     this.writePos = Atomics.load(this.control, WRITE_POS) >>> 0;
+    this.writeOff = Atomics.load(this.control, CONFIRMED_OFF);
     this.confirmedSeen = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
   }
 
-  /** Bytes a `PUB` frame takes: prefix (`PUB subj `), length digits, CRLF, payload, CRLF. */
+  /** Bytes a `PUB` frame takes: prefix (`PUB subj `), length digits, CRLF, payload, CRLF (at least MIN_FRAME_BYTES). */
   static frameBytes(prefixBytes: number, size: number): number {
-    return prefixBytes + digits(size) + 4 + size;
+    return Math.max(prefixBytes + digits(size) + 4 + size, MIN_FRAME_BYTES);
   }
 
   /**
@@ -124,7 +123,7 @@ export class RingWriter {
   tryWrite(prefix: Prefix, payload: Uint8Array | string, size: number): boolean {
     const sizeDigits = digits(size);
     const head = prefix.bytes + sizeDigits + 2;
-    let off = this.writePos & this.mask;
+    let off = this.writeOff;
     const tail = this.capacity - off;
     let pad = 0;
     let spaces = 0;
@@ -137,9 +136,13 @@ export class RingWriter {
       // (byte by byte otherwise: ~7x slower for 1 KiB). NATS allows any run of spaces between
       // fields, so the control line is padded until they agree.
       spaces = (payload.byteOffset - off - head) & 7;
-    } else if (head + size + 2 > tail) {
-      pad = tail;
-      off = 0;
+    } else {
+      // Frames are at least MIN_FRAME_BYTES long (one frame start per length byte; layout.ts).
+      if (head + size + 2 < MIN_FRAME_BYTES) spaces = MIN_FRAME_BYTES - head - size - 2;
+      if (head + spaces + size + 2 > tail) {
+        pad = tail;
+        off = 0;
+      }
     }
     const frame = head + spaces + size + 2;
     if (!this.reserve(frame, pad)) return false;
@@ -164,18 +167,19 @@ export class RingWriter {
     } else b.set(payload, o);
     b[o + size] = CR;
     b[o + size + 1] = LF;
-    this.commit(frame, size);
+    this.commit(off, frame, size);
     return true;
   }
 
   /**
    * JetStream mode: writes `HPUB <subject> <inbox>.<seq> ...` (see jetstream-frame.ts) as one
-   * record, where seq is this message's number (messages accepted before it), so the worker finds
-   * the record an ack is for. Same reserve/commit path and payload copy as tryWrite().
+   * frame, where seq is this message's number (messages accepted before it), so the worker finds
+   * the frame an ack is for. Same reserve/commit path and payload copy as tryWrite(); the frame is
+   * always longer than MIN_FRAME_BYTES.
    */
   tryWriteJetStream(prefix: Prefix, payload: Uint8Array | string, size: number, js: JetStreamFrame): boolean {
     let frame = js.prepare(prefix.bytes, this.acceptedMessages, size);
-    let off = this.writePos & this.mask;
+    let off = this.writeOff;
     let pad = 0;
     let spaces = 0;
     if (size >= ALIGN_FROM && typeof payload !== 'string') {
@@ -203,21 +207,32 @@ export class RingWriter {
     } else b.set(payload, o);
     b[o + size] = CR;
     b[o + size + 1] = LF;
-    this.commit(frame, size);
+    this.commit(off, frame, size);
     return true;
   }
 
-  /** Writes a frame whose head (everything before the payload) was built by the caller. */
+  /**
+   * Writes a frame whose head (everything before the payload) was built by the caller. A head
+   * that would make the frame shorter than MIN_FRAME_BYTES (a short PUB) gets spaces before its
+   * control line's last field.
+   */
   tryWriteHead(head: Uint8Array, payload: Uint8Array | string, size: number): boolean {
-    const frame = head.length + size + 2;
-    const off = this.writePos & this.mask;
+    const spaces = Math.max(0, MIN_FRAME_BYTES - head.length - size - 2);
+    const frame = head.length + spaces + size + 2;
+    let off = this.writeOff;
     const pad = frame > this.capacity - off ? this.capacity - off : 0;
     if (!this.reserve(frame, pad)) return false;
+    if (pad !== 0) off = 0;
     const b = this.bytes;
-    const o = pad === 0 ? off : 0;
-    b.set(head, o);
-    this.writePayload(o + head.length, payload, size);
-    this.commit(frame, size);
+    if (spaces === 0) b.set(head, off);
+    else {
+      const lastField = head.lastIndexOf(SPACE) + 1;
+      b.set(head.subarray(0, lastField), off);
+      b.fill(SPACE, off + lastField, off + lastField + spaces);
+      b.set(head.subarray(lastField), off + lastField + spaces);
+    }
+    this.writePayload(off + head.length + spaces, payload, size);
+    this.commit(off, frame, size);
     return true;
   }
 
@@ -243,23 +258,45 @@ export class RingWriter {
   pendingMessages(): number {
     return (this.acceptedMessages - Atomics.load(this.control, RELEASED_MSGS)) >>> 0;
   }
-  /** Pending bytes, messages and record slots are all at or under their low-water marks. */
+  /** Pending bytes and messages are both at or under their low-water marks. */
   belowLowWater(): boolean {
-    return (
-      this.pendingBytes() <= this.limits.lowWaterBytes &&
-      this.pendingMessages() <= this.limits.lowWaterMessages &&
-      ((this.writeRec - Atomics.load(this.control, CONFIRMED_RECS)) | 0) <= this.recordLimit >> 1
-    );
+    return this.pendingBytes() <= this.limits.lowWaterBytes && this.pendingMessages() <= this.limits.lowWaterMessages;
   }
 
-  /** Coarse-clock stamp of the oldest pending record (call only while something is pending). */
-  oldestStamp(): number {
-    return this.stamps[Atomics.load(this.control, CONFIRMED_RECS) & this.recordMask]!;
+  /**
+   * Age in ms of the oldest pending record, 0 when none. The coarse clock is an Int32 of ms that
+   * wraps after 24.8 days, so the difference is taken mod 2^32.
+   */
+  oldestAgeMs(): number {
+    const c = this.control;
+    if (this.pendingBytes() === 0) return 0;
+    let off = Atomics.load(c, CONFIRMED_OFF);
+    if (this.lengths[lengthIndex(off)] === PAD_FRAME) off = 0; // the oldest frame starts the next lap
+    const stamp = this.stamps[stampIndex(off)]!;
+    return Math.max(0, (Atomics.load(c, NOW) - stamp) | 0);
   }
   /** The committed position, published to the worker first (flush waits for the worker to reach it). */
   get position(): number {
     if (this.unpublished !== 0) this.publish();
     return this.writePos;
+  }
+
+  /**
+   * The pending frames counted by walking the record ring from the release position to the write
+   * position: an account independent of the message counters (for tests and diagnostics).
+   */
+  walkPending(): { frames: number; bytes: number } {
+    const c = this.control;
+    let off = Atomics.load(c, CONFIRMED_OFF);
+    let left = this.pendingBytes();
+    let frames = 0;
+    while (left > 0) {
+      const len = frameLengthAt(this.views, off);
+      if (this.lengths[lengthIndex(off)] !== PAD_FRAME) frames++;
+      left -= len;
+      off = off + len === this.capacity ? 0 : off + len;
+    }
+    return { frames, bytes: left === 0 ? this.pendingBytes() : -1 };
   }
 
   /** Lifts a full state if the worker has released enough since; true if now open. */
@@ -326,31 +363,25 @@ export class RingWriter {
       }
     }
     if (pad !== 0) {
-      this.records[this.writeRec & this.recordMask] = -pad;
-      this.stamps[this.writeRec & this.recordMask] = this.control[NOW]!;
-      this.writeRec = (this.writeRec + 1) | 0;
+      this.lengths[lengthIndex(this.writeOff)] = PAD_FRAME;
       this.writePos = (w + pad) >>> 0;
+      this.writeOff = 0;
     }
     return true;
   }
 
   /** True if a frame (after `pad` bytes of unused tail) would pass a limit, given the releases seen. */
   private atLimit(w: number, pad: number, frame: number): boolean {
-    return this.exceeds((w - this.confirmedSeen) >>> 0, (this.writeRec - this.recordsSeen) | 0, (this.acceptedMessages - this.releasedSeen) >>> 0, pad, frame);
+    return this.exceeds((w - this.confirmedSeen) >>> 0, (this.acceptedMessages - this.releasedSeen) >>> 0, pad, frame);
   }
 
   /**
    * The limits: frame bytes against the byte limit (the unused tail is not data, so it does not
-   * count there), everything against the ring's capacity unless nothing is pending, then record
-   * slots and messages.
+   * count there), everything against the ring's capacity unless nothing is pending, then messages.
    */
-  private exceeds(used: number, records: number, messages: number, pad: number, frame: number): boolean {
+  private exceeds(used: number, messages: number, pad: number, frame: number): boolean {
     const limits = this.limits;
-    return (
-      this.bytesExceed(used, pad, frame) ||
-      records >= this.recordLimit ||
-      (limits.messages !== 0 && messages >= limits.messages)
-    );
+    return this.bytesExceed(used, pad, frame) || (limits.messages !== 0 && messages >= limits.messages);
   }
 
   /** Frame bytes against the byte limit; frame and unused tail against capacity unless nothing is pending. */
@@ -362,7 +393,6 @@ export class RingWriter {
     const c = this.control;
     this.confirmedSeen = Atomics.load(c, CONFIRMED_POS) >>> 0;
     this.releasedSeen = Atomics.load(c, RELEASED_MSGS);
-    this.recordsSeen = Atomics.load(c, CONFIRMED_RECS);
   }
 
   /**
@@ -388,7 +418,7 @@ export class RingWriter {
   private dropOldestFor(pad: number, frame: number): boolean {
     const w = this.writePos;
     const dropped = this.releaseHead(
-      (pos, rec, released) => this.exceeds((w - pos) >>> 0, (this.writeRec - rec) | 0, (this.acceptedMessages - released) >>> 0, pad, frame),
+      (pos, _off, released) => this.exceeds((w - pos) >>> 0, (this.acceptedMessages - released) >>> 0, pad, frame),
       'oldest',
     );
     if (dropped < 0) return false;
@@ -401,21 +431,20 @@ export class RingWriter {
     const now = this.control[NOW]!;
     const maxAge = this.limits.maxAgeMs;
     const stamps = this.stamps;
-    const mask = this.recordMask;
-    const expired = this.releaseHead((_pos, rec) => ((now - stamps[rec & mask]!) | 0) > maxAge, 'expired');
+    const expired = this.releaseHead((_pos, off) => ((now - stamps[stampIndex(off)]!) | 0) > maxAge, 'expired');
     if (expired <= 0) return false;
     this.expired += expired;
     return true;
   }
 
   /**
-   * Releases whole records from the head while `more(pos, rec, released)` holds, counting the
-   * messages among them; -1 if it may not now. Only while not connected, and only with RING_LOCK,
+   * Releases whole frames from the head while `more(pos, off, released)` holds (padding always),
+   * counting them; -1 if it may not now. Only while not connected, and only with RING_LOCK,
    * taken without waiting: the worker holds it only to hand frames to a live socket or to release
    * confirmed ones, and then nothing may be dropped anyway. CONNECTION is read after the lock is
    * taken, so a reconnect that resends from the head first is seen.
    */
-  private releaseHead(more: (pos: number, rec: number, released: number) => boolean, why: 'oldest' | 'expired'): number {
+  private releaseHead(more: (pos: number, off: number, released: number) => boolean, why: 'oldest' | 'expired'): number {
     const c = this.control;
     // Never release past what the worker has been shown: publish the burst's tail first.
     if (this.unpublished !== 0) this.publish();
@@ -423,23 +452,26 @@ export class RingWriter {
     if (Atomics.compareExchange(c, RING_LOCK, 0, LOCKED_BY_MAIN) !== 0) return -1;
     try {
       if (Atomics.load(c, CONNECTION) === Connection.CONNECTED) return -1;
-      let pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
-      let rec = Atomics.load(c, CONFIRMED_RECS);
+      const start = Atomics.load(c, CONFIRMED_POS) >>> 0;
+      let pos = start;
+      let off = Atomics.load(c, CONFIRMED_OFF);
       let released = Atomics.load(c, RELEASED_MSGS);
       let count = 0;
-      while (pos !== this.writePos && more(pos, rec, released)) {
-        const len = this.records[rec & this.recordMask]!;
-        if (len > 0) {
+      while (pos !== this.writePos) {
+        const padding = this.lengths[lengthIndex(off)] === PAD_FRAME;
+        if (!padding && !more(pos, off, released)) break;
+        const len = frameLengthAt(this.views, off);
+        if (!padding) {
           released = (released + 1) | 0;
           count++;
           this.onDropped?.(pos, why);
         }
-        pos = (pos + (len < 0 ? -len : len)) >>> 0;
-        rec = (rec + 1) | 0;
+        pos = (pos + len) >>> 0;
+        off = off + len === this.capacity ? 0 : off + len;
       }
-      if (count === 0 && pos === (Atomics.load(c, CONFIRMED_POS) >>> 0)) return 0;
+      if (pos === start) return 0;
       Atomics.store(c, RELEASED_MSGS, released);
-      Atomics.store(c, CONFIRMED_RECS, rec);
+      Atomics.store(c, CONFIRMED_OFF, off);
       // Publish: the space before pos is free once this store is seen (by the worker too).
       Atomics.store(c, CONFIRMED_POS, pos | 0);
       Atomics.add(c, CONFIRM_SEQ, 1);
@@ -451,10 +483,11 @@ export class RingWriter {
     }
   }
 
-  private commit(frame: number, size: number): void {
-    this.records[this.writeRec & this.recordMask] = frame;
-    this.stamps[this.writeRec & this.recordMask] = this.control[NOW]!;
-    this.writeRec = (this.writeRec + 1) | 0;
+  private commit(off: number, frame: number, size: number): void {
+    this.lengths[lengthIndex(off)] = frame < LONG_FRAME ? frame : LONG_FRAME;
+    this.stamps[stampIndex(off)] = this.control[NOW]!;
+    const end = off + frame;
+    this.writeOff = end === this.capacity ? 0 : end;
     this.writePos = (this.writePos + frame) >>> 0;
     this.acceptedMessages++;
     this.acceptedBytes += size;

@@ -19,7 +19,9 @@ export function validateSubject(subject: unknown, what = 'subject'): asserts sub
     throw new InvalidSubjectError(`${what} must be a string, got ${subject === null ? 'null' : typeof subject}`);
   }
   if (subject.length === 0) throw new InvalidSubjectError(`${what} is empty`);
-  if (/[\s\u0000]/.test(subject)) throw new InvalidSubjectError(`${what} ${JSON.stringify(subject)} contains whitespace`);
+  if (/[\s\u0000-\u001f\u007f]/.test(subject)) {
+    throw new InvalidSubjectError(`${what} ${JSON.stringify(subject)} contains whitespace or a control character`);
+  }
   const tokens = subject.split('.');
   for (const t of tokens) {
     if (t.length === 0) throw new InvalidSubjectError(`${what} ${JSON.stringify(subject)} has an empty token`);

@@ -10,7 +10,7 @@ export interface WritableOptions {
   objectMode?: boolean;
   /** The stream's own buffer in chunks (object mode) or bytes; the ring is the real buffer. */
   highWaterMark?: number;
-  /** `final` waits for `flush()` so the stream finishes only once the server has everything. Default true. */
+  /** `final` waits for `flush()` so the stream finishes only once the server has everything (or the policy dropped it). Default true. */
   flushOnFinish?: boolean;
 }
 
@@ -62,7 +62,12 @@ export function publisherWritable(pub: Publisher, subject: string, options: Writ
     },
     final(callback) {
       if (options.flushOnFinish === false) return callback();
-      pub.flush().then(() => callback(), callback);
+      // Drops by the publisher's own policy (drop-oldest, maxBufferedAge) are counted in stats(),
+      // not stream errors; anything else (closed, worker died) fails the stream.
+      pub.flush().then(
+        () => callback(),
+        (err: { code?: string }) => callback(err.code === 'MESSAGES_DROPPED' ? null : (err as Error)),
+      );
     },
   });
 }

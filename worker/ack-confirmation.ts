@@ -91,11 +91,11 @@ export class AckConfirmation implements Confirmation {
 
   beginPass(): void {
     this.sync();
-    if (this.ring.sentRec === this.ring.confirmedRec) this.cursor = this.window.base;
+    if (this.ring.sentPos === this.ring.confirmedPos) this.cursor = this.window.base;
     this.now = Date.now();
   }
 
-  admit(pos: number, len: number): number {
+  admit(off: number, len: number): number {
     const w = this.window;
     const seq = this.cursor;
     if (w.settled(seq)) {
@@ -104,7 +104,7 @@ export class AckConfirmation implements Confirmation {
     }
     if (w.full) return Admit.STOP;
     if (w.outstanding === 0) this.heardAt = this.now;
-    w.sent(seq, pos, len, this.now);
+    w.sent(seq, off, len, this.now);
     this.cursor++;
     return Admit.SEND;
   }
@@ -189,17 +189,15 @@ export class AckConfirmation implements Confirmation {
     const w = this.window;
     const stats = ring.stats;
     let pos = ring.confirmedPos;
-    let rec = ring.confirmedRec;
+    let off = ring.confirmedOff;
     let seq = w.base;
     let bytes = 0;
     for (let left = n; left > 0; ) {
-      const len = ring.record(rec);
-      rec = (rec + 1) | 0;
-      if (len < 0) {
-        pos = (pos - len) >>> 0;
-        continue;
-      }
-      pos = (pos + len) >>> 0;
+      const len = ring.frameAt(off);
+      const size = len < 0 ? -len : len;
+      pos = (pos + size) >>> 0;
+      off = off + size === ring.capacity ? 0 : off + size;
+      if (len < 0) continue; // padding: the unused tail of the ring
       switch (w.stateOf(seq)) {
         case Entry.STORED:
           stats[Stat.STORED]!++;
@@ -219,7 +217,7 @@ export class AckConfirmation implements Confirmation {
       left--;
     }
     stats[Stat.CONFIRMED_BYTES]! += bytes;
-    ring.confirm(pos, rec, n);
+    ring.confirm(pos, off, n);
     w.release(n);
     this.seenReleased = ring.releasedMsgs;
   }
@@ -256,7 +254,7 @@ export class AckConfirmation implements Confirmation {
   }
 
   private rejected(r: Rejection): void {
-    const subject = this.subjectOf(r.pos, r.len);
+    const subject = this.subjectOf(r.off, r.len);
     const key = `${subject} ${r.errCode} ${r.code}`;
     const e = this.rejections.get(key);
     if (e !== undefined) e.count++;
@@ -269,9 +267,9 @@ export class AckConfirmation implements Confirmation {
     this.rejections.clear();
   }
 
-  /** The subject of the frame at `pos`: `HPUB <subject> ...`. */
-  private subjectOf(pos: number, len: number): string {
-    const frame = this.ring.view(pos, len);
+  /** The subject of the frame at offset `off`: `HPUB <subject> ...`. */
+  private subjectOf(off: number, len: number): string {
+    const frame = this.ring.view(off, len);
     let end = 5;
     while (end < frame.length && frame[end] !== SPACE) end++;
     return Buffer.from(frame.buffer, frame.byteOffset + 5, end - 5).toString('utf8');

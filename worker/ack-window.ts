@@ -43,7 +43,8 @@ export interface AckCounters {
 
 export interface Rejection {
   readonly seq: number;
-  readonly pos: number;
+  /** Where its frame starts in the ring's frame bytes. */
+  readonly off: number;
   readonly len: number;
   readonly code: number;
   readonly errCode: number;
@@ -106,7 +107,7 @@ export class AckWindow {
     return seq < this.base || seq >= this.end ? -1 : this.state[seq & this.mask]!;
   }
 
-  /** Message `seq` (frame at ring position `pos`, `len` bytes) was handed to the socket at `now`. */
+  /** Message `seq` (frame at ring offset `pos`, `len` bytes) was handed to the socket at `now`. */
   sent(seq: number, pos: number, len: number, now: number): void {
     if (seq < this.base) return;
     while (seq >= this.end) {
@@ -265,7 +266,7 @@ export class AckWindow {
     const i = seq & this.mask;
     this.settle(i, from, Entry.REJECTED);
     this.counters.serverRejected++;
-    this.onRejected({ seq, pos: this.pos[i]!, len: this.len[i]!, code, errCode, description });
+    this.onRejected({ seq, off: this.pos[i]!, len: this.len[i]!, code, errCode, description });
   }
 
   /** Doubles the arrays (a stuck head with many later messages acked behind it). */

@@ -147,7 +147,7 @@ export class DrainLoop {
     let expired = 0;
     const maxAge = this.settings.maxBufferedAgeMs;
     const now = ring.now();
-    let runStart = ring.sentPos;
+    let runStart = ring.sentOff;
     let runBytes = 0;
     let runMessages = 0;
     /** The rule stopped the pass (no room for more unconfirmed messages): it kicks when there is. */
@@ -162,26 +162,26 @@ export class DrainLoop {
       runMessages = 0;
     };
     while (ring.sentPos !== end && budget > 0 && passBytes < MAX_PASS_BYTES) {
-      const len = ring.record(ring.sentRec);
+      const len = ring.frameAtSent();
       // Records that are not sent: padding (the unused tail; the next frame starts at offset 0),
       // stale telemetry (older than maxBufferedAge), and frames over the server's max_payload
       // (it would drop the connection, and we would resend them forever). The last two are
       // released with this pass's PONG and counted.
       // Each is reported (event, flush counts) the first time it is seen, not again when resent.
       let skip = 0;
-      const admitted = len < 0 ? Admit.SEND : confirmation.admit(ring.sentPos, len);
+      const admitted = len < 0 ? Admit.SEND : confirmation.admit(ring.sentOff, len);
       if (admitted === Admit.STOP) {
         held = true;
         break;
       }
       if (len < 0) skip = -len;
       else if (admitted === Admit.SKIP) skip = len;
-      else if (maxAge > 0 && ((now - ring.stamp(ring.sentRec)) | 0) > maxAge) {
+      else if (maxAge > 0 && ((now - ring.stamp(ring.sentOff)) | 0) > maxAge) {
         skip = len;
         expired++;
         confirmation.skipped(ring.sentPos, 'expired', ring.isResend());
       } else if (len > this.maxPayload) {
-        const size = this.payloadSize(ring.sentPos, len);
+        const size = this.payloadSize(ring.sentOff, len);
         if (size > this.maxPayload) {
           if (!ring.isResend()) this.hooks.onOversize(size, this.maxPayload);
           confirmation.skipped(ring.sentPos, 'oversize', ring.isResend());
@@ -192,12 +192,12 @@ export class DrainLoop {
       if (skip !== 0) {
         flushRun();
         ring.advanceSent(skip);
-        runStart = ring.sentPos;
+        runStart = ring.sentOff;
         continue;
       }
-      if (runBytes > 0 && (runBytes + len > this.settings.maxWriteBytes || ring.offset(ring.sentPos) === 0)) {
+      if (runBytes > 0 && (runBytes + len > this.settings.maxWriteBytes || ring.sentOff === 0)) {
         flushRun();
-        runStart = ring.sentPos;
+        runStart = ring.sentOff;
       }
       if (ring.isResend()) stats[Stat.RESENT_MSGS]!++;
       ring.advanceSent(len);
@@ -256,8 +256,8 @@ export class DrainLoop {
   }
 
   /** The payload size a frame declares: the last number on its control line. */
-  private payloadSize(pos: number, len: number): number {
-    const frame = this.ring.view(pos, len);
+  private payloadSize(off: number, len: number): number {
+    const frame = this.ring.view(off, len);
     const cr = frame.indexOf(13);
     let n = 0;
     let scale = 1;

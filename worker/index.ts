@@ -5,8 +5,8 @@
 import { connect, type NatsConnection } from 'nats';
 import {
   CLOCK_TICK_MS,
+  CONFIRMED_OFF,
   CONFIRMED_POS,
-  CONFIRMED_RECS,
   CONFIRM_SEQ,
   CONNECTION,
   Connection,
@@ -117,7 +117,7 @@ class PublisherWorker {
     const maxAge = this.task.drain.maxBufferedAgeMs;
     if (maxAge > 0 && Atomics.load(c, CONNECTION) !== Connection.CONNECTED && wall - this.lastExpiryNudge >= EXPIRY_NUDGE_MS) {
       const head = Atomics.load(c, CONFIRMED_POS);
-      if (head !== Atomics.load(c, WRITE_POS) && ((now - this.ring.stamp(Atomics.load(c, CONFIRMED_RECS))) | 0) > maxAge) {
+      if (head !== Atomics.load(c, WRITE_POS) && ((now - this.ring.stamp(Atomics.load(c, CONFIRMED_OFF))) | 0) > maxAge) {
         this.lastExpiryNudge = wall;
         this.post({ type: 'expired' });
       }
@@ -147,6 +147,9 @@ class PublisherWorker {
         if (this.firstConnectAbandoned) return undefined;
         const e = err as { isAuthError?: () => boolean };
         if (typeof e.isAuthError === 'function' && e.isAuthError()) throw err;
+        // A certificate the client does not trust will not be trusted on the next attempt either:
+        // a caller waiting for the connection gets the reason now; others get error events.
+        if (this.task.waitForConnect && certificateProblem(err) !== undefined) throw err;
         if (s.maxReconnectAttempts !== -1 && rounds >= s.maxReconnectAttempts) throw err;
         const reason = connectionError(err);
         if (reason.message !== lastReason) {
@@ -301,9 +304,36 @@ class PublisherWorker {
   }
 }
 
+/** Node's codes for a server certificate that fails verification (tls.connect, OpenSSL). */
+const CERTIFICATE_CODES = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'HOSTNAME_MISMATCH',
+]);
+
+/** The certificate verification failure in `err` or its causes, if that is what it is. */
+function certificateProblem(err: unknown): string | undefined {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (typeof e.code === 'string' && CERTIFICATE_CODES.has(e.code)) return e.code;
+    e = e.cause as typeof e;
+  }
+  return undefined;
+}
+
 function connectionError(err: unknown): SerializedError {
   const e = err as { message?: string; code?: string };
   let detail = e.code !== undefined ? `${e.code}: ${e.message ?? ''}` : (e.message ?? String(err));
+  const cert = certificateProblem(err);
+  if (cert !== undefined && !detail.includes(cert)) detail += ` (server certificate: ${cert})`;
   if (e.code === 'TIMEOUT') {
     // nats.js waits out its timeout when a socket dies mid-handshake, so name the usual causes.
     detail += ' (no answer within options.timeout: server unreachable or black-holed, or a TLS handshake the server refused, e.g. a client certificate it requires)';

@@ -11,9 +11,9 @@ import type { NatsWire } from './nats-wire.js';
 import type { RingReader } from './ring-reader.js';
 
 interface InFlight extends PassCounts {
-  /** Ring position and record right after the last frame handed over before this PING. */
+  /** Ring position (and its offset) right after the last frame handed over before this PING. */
   readonly pos: number;
-  readonly rec: number;
+  readonly off: number;
   readonly connection: object | undefined;
   readonly sentAt: number;
   /** Its PONG came back; released in order. */
@@ -95,6 +95,7 @@ export class PongConfirmation implements Confirmation {
   addFlush(id: number, position: number): void {
     const f: WaitingFlush = { id, position, expired: 0, oversize: 0, ping: undefined };
     this.flushes.push(f);
+    this.ring.stats[Stat.FLUSHES_WAITING] = this.flushes.length;
     for (const e of this.inFlight) {
       if (!e.done && e.connection === this.connection && ((e.pos - position) | 0) >= 0) {
         f.ping = e;
@@ -106,6 +107,7 @@ export class PongConfirmation implements Confirmation {
   cancelFlush(id: number): void {
     const i = this.flushes.findIndex((f) => f.id === id);
     if (i >= 0) this.flushes.splice(i, 1);
+    this.ring.stats[Stat.FLUSHES_WAITING] = this.flushes.length;
   }
 
   /** True if a flush has nothing left to hand over before it and no PING after it yet. */
@@ -120,7 +122,7 @@ export class PongConfirmation implements Confirmation {
     const entry: InFlight = {
       ...this.unpinged,
       pos: ring.sentPos,
-      rec: ring.sentRec,
+      off: ring.sentOff,
       connection: this.connection,
       sentAt: Date.now(),
       done: false,
@@ -147,6 +149,7 @@ export class PongConfirmation implements Confirmation {
         this.hooks.onFlushed(f.id, f.expired, f.oversize);
       } else i++;
     }
+    this.ring.stats[Stat.FLUSHES_WAITING] = this.flushes.length;
   }
 
   /** Releases confirmed passes, oldest first, under RING_LOCK. */
@@ -166,7 +169,7 @@ export class PongConfirmation implements Confirmation {
         stats[Stat.CONFIRMED_BYTES]! += head.bytes;
         stats[Stat.DROPPED_OVERSIZE]! += head.oversize;
         stats[Stat.EXPIRED]! += head.expired;
-        if (ring.ahead(head.pos)) ring.confirm(head.pos, head.rec, head.messages + head.oversize + head.expired);
+        if (ring.ahead(head.pos)) ring.confirm(head.pos, head.off, head.messages + head.oversize + head.expired);
         released = true;
       }
     } finally {

@@ -1,66 +1,73 @@
 /**
- * The consumer side of the ring. Holds the worker's positions (sent, confirmed) and publishes the
- * confirmed one, which is what frees space for the producer.
+ * The consumer side of the ring. Holds the worker's positions (sent, confirmed) with their
+ * offsets, and publishes the confirmed one, which is what frees space for the producer.
  */
 import {
   ACCEPTED_MSGS,
+  CONFIRMED_OFF,
   CONFIRMED_POS,
-  CONFIRMED_RECS,
   CONFIRM_SEQ,
   LOCKED_BY_WORKER,
   NOW,
+  PAD_FRAME,
   RELEASED_MSGS,
   RING_LOCK,
   SENT_POS,
   WRITE_POS,
+  frameLengthAt,
+  lengthIndex,
+  stampIndex,
   type RingViews,
 } from '../src/shared/layout.js';
 
 export class RingReader {
   readonly control: Int32Array;
   readonly stats: Float64Array;
-  private readonly records: Int32Array;
+  private readonly lengths: Uint8Array;
   private readonly stamps: Int32Array;
   private readonly bytes: Uint8Array;
   readonly capacity: number;
-  private readonly mask: number;
-  private readonly recordMask: number;
-  /** Next byte / record to hand to the socket. */
+  /** Next byte to hand to the socket, and its offset in the frame bytes. */
   sentPos = 0;
-  sentRec = 0;
-  /** Everything before these is confirmed by a PONG and released to the producer. */
+  sentOff = 0;
+  /** Everything before these is confirmed by a PONG (or dropped) and released to the producer. */
   confirmedPos = 0;
-  confirmedRec = 0;
+  confirmedOff = 0;
   releasedMsgs = 0;
-  /** The furthest record ever handed over: records before it that are sent again are resends. */
-  maxSentRec = 0;
+  /** The furthest position ever handed over: frames before it that are sent again are resends. */
+  private maxSentPos = 0;
 
-  constructor(views: RingViews) {
+  constructor(private readonly views: RingViews) {
     this.control = views.control;
     this.stats = views.stats;
-    this.records = views.records;
+    this.lengths = views.lengths;
     this.stamps = views.stamps;
     this.bytes = views.bytes;
     this.capacity = views.geometry.capacity;
-    this.mask = this.capacity - 1;
-    this.recordMask = views.geometry.recordCapacity - 1;
     // Both sides start from the positions in shared memory (0, or near 2^32 in wrap tests).
-    this.confirmedPos = this.sentPos = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
+    this.confirmedPos = this.sentPos = this.maxSentPos = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
+    this.confirmedOff = this.sentOff = Atomics.load(this.control, CONFIRMED_OFF);
   }
 
-  /** The producer's committed position; frames and records before it are fully written. */
+  /** The producer's committed position; frames before it are fully written, with their lengths. */
   written(): number {
     return Atomics.load(this.control, WRITE_POS) >>> 0;
   }
 
-  /** Frame length of record `rec`, or minus the padding length for a padding record. */
-  record(rec: number): number {
-    return this.records[rec & this.recordMask]!;
+  /** Length of the frame at the sent position, or minus the length of the padding there. */
+  frameAtSent(): number {
+    return this.frameAt(this.sentOff);
   }
 
-  /** Coarse-clock time record `rec` was committed at (the producer stamps it). */
-  stamp(rec: number): number {
-    return this.stamps[rec & this.recordMask]!;
+  /** Length of the frame at offset `off`, or minus the length of the padding there. */
+  frameAt(off: number): number {
+    const len = frameLengthAt(this.views, off);
+    return this.lengths[lengthIndex(off)] === PAD_FRAME ? -len : len;
+  }
+
+  /** Coarse-clock time the frame at offset `off` was committed at (the producer stamps it). */
+  stamp(off: number): number {
+    return this.stamps[stampIndex(off)]!;
   }
 
   now(): number {
@@ -77,11 +84,11 @@ export class RingReader {
     const pos = Atomics.load(c, CONFIRMED_POS) >>> 0;
     if (pos !== this.confirmedPos) {
       this.confirmedPos = pos;
-      this.confirmedRec = Atomics.load(c, CONFIRMED_RECS);
+      this.confirmedOff = Atomics.load(c, CONFIRMED_OFF);
       this.releasedMsgs = Atomics.load(c, RELEASED_MSGS);
       if (((pos - this.sentPos) | 0) > 0) {
         this.sentPos = pos;
-        this.sentRec = this.confirmedRec;
+        this.sentOff = this.confirmedOff;
       }
     }
     return true;
@@ -89,8 +96,6 @@ export class RingReader {
 
   unlock(): void {
     Atomics.store(this.control, RING_LOCK, 0);
-    // The producer may be sleeping on the lock word to drop frames (see lockRing).
-    Atomics.notify(this.control, RING_LOCK);
   }
 
   /** True if `pos` is past the release position (a confirmation that still frees something). */
@@ -98,18 +103,9 @@ export class RingReader {
     return ((pos - this.confirmedPos) | 0) > 0;
   }
 
-  offset(pos: number): number {
-    return pos & this.mask;
-  }
-
-  /** A view of `len` bytes at `pos` (never across the end: frames do not wrap). */
-  view(pos: number, len: number): Uint8Array {
-    const off = pos & this.mask;
+  /** A view of `len` bytes at offset `off` (never across the end: frames do not wrap). */
+  view(off: number, len: number): Uint8Array {
     return this.bytes.subarray(off, off + len);
-  }
-
-  byteAt(pos: number): number {
-    return this.bytes[pos & this.mask]!;
   }
 
   /** From shared memory, not this side's copies: the main thread releases from the head too. */
@@ -127,33 +123,34 @@ export class RingReader {
 
   advanceSent(bytes: number): void {
     this.sentPos = (this.sentPos + bytes) >>> 0;
-    this.sentRec = (this.sentRec + 1) | 0;
-    if (((this.sentRec - this.maxSentRec) | 0) > 0) this.maxSentRec = this.sentRec;
+    const off = this.sentOff + bytes;
+    this.sentOff = off === this.capacity ? 0 : off;
+    if (((this.sentPos - this.maxSentPos) | 0) > 0) this.maxSentPos = this.sentPos;
   }
 
   publishSent(): void {
     Atomics.store(this.control, SENT_POS, this.sentPos | 0);
   }
 
-  /** True when record `sentRec` was handed over before, on a connection that died since. */
+  /** True when the frame at the sent position was handed over before, on a connection that died since. */
   isResend(): boolean {
-    return ((this.maxSentRec - this.sentRec) | 0) > 0;
+    return ((this.maxSentPos - this.sentPos) | 0) > 0;
   }
 
   /** After a reconnect: everything not confirmed goes out again, from the oldest. */
   rewind(): void {
     this.sentPos = this.confirmedPos;
-    this.sentRec = this.confirmedRec;
+    this.sentOff = this.confirmedOff;
     this.publishSent();
   }
 
-  /** Releases the ring up to (pos, rec); `messages` of them leave the pending count. */
-  confirm(pos: number, rec: number, messages: number): void {
+  /** Releases the ring up to (pos, off); `messages` of them leave the pending count. */
+  confirm(pos: number, off: number, messages: number): void {
     this.confirmedPos = pos;
-    this.confirmedRec = rec;
+    this.confirmedOff = off;
     this.releasedMsgs = (this.releasedMsgs + messages) | 0;
     Atomics.store(this.control, RELEASED_MSGS, this.releasedMsgs);
-    Atomics.store(this.control, CONFIRMED_RECS, rec);
+    Atomics.store(this.control, CONFIRMED_OFF, off);
     // Publish: the producer may overwrite everything before CONFIRMED_POS once it sees this store.
     Atomics.store(this.control, CONFIRMED_POS, pos | 0);
     Atomics.add(this.control, CONFIRM_SEQ, 1);

@@ -3,33 +3,45 @@
  * no other file computes an offset into the SharedArrayBuffer.
  *
  * ```
- *  byte 0                                        CONTROL_BYTES           STATS_END
- *  +---------------------+-----------------------+----------------------+-----------------+-------------------+
- *  | control Int32 0..15 | control 16..31 | control 32..47  | stats Float64 0..31 | record lengths | record stamps  | frame bytes      |
- *  | written by main     | by the worker  | rarely written  | by the worker       | Int32 x recCap | Int32 x recCap | Uint8 x capacity |
- *  +---------------------+-----------------------+----------------------+-----------------+-----------------+-------------------+
+ *  byte 0                                            CONTROL_BYTES
+ *  +-------------------+------------------+-----------------+---------------------+--------------------+-------------------+------------------+
+ *  | control Int32 0.. | control 16..31   | control 32..47  | stats Float64 0..31 | frame lengths      | frame stamps      | frame bytes      |
+ *  | written by main   | by the worker    | rarely written  | by the worker       | Uint8 per 16 bytes | Int32 per 256 B   | Uint8 x capacity |
+ *  +-------------------+------------------+-----------------+---------------------+--------------------+-------------------+------------------+
  *     one 64-byte line per writer, and one for slots main reads on every publish but rarely changes.
  * ```
  *
- * Positions are unsigned 32-bit counters that wrap (`>>> 0` arithmetic). The byte capacity and the
- * record capacity are powers of two, so `position & (capacity - 1)` is the same offset before and
- * after a 2^32 wrap, and `(a - b) >>> 0` is a correct distance while the ring holds < 2^31 bytes.
- *
  * Frame bytes are wire-ready NATS commands (`PUB subj [reply] n\r\n<payload>\r\n`, `HPUB ...`),
  * written back to back, so any run [sent, written) can go to the socket as one write. A frame never
- * wraps: when it does not fit before the end, the writer records a padding record (negative
- * length) covering the tail and starts the frame at offset 0. Each record's length goes into the
- * record-length ring, so the worker counts messages and finds frame boundaries without parsing.
- * Each record also gets a stamp: the coarse clock (NOW, ms since EPOCH_MS, stored by the worker every
- * CLOCK_TICK_MS) when the producer committed it; for the maximum age and the oldest-message gauge.
- * The producer reads NOW as a plain Int32 (a slot that changes every tick), so no clock is read and
- * every committed record has its stamp before WRITE_POS publishes it.
+ * wraps: when it does not fit before the end, the writer marks the tail as padding and starts the
+ * frame at offset 0. The capacity is what was asked for plus a little slack (geometryFor()), not
+ * a power of two.
+ *
+ * Positions are unsigned 32-bit byte counters that wrap (`>>> 0` arithmetic): `(a - b) >>> 0` is a
+ * correct distance while the ring holds < 2^31 bytes. Offsets into the frame bytes are not derived
+ * from positions (the capacity does not divide 2^32): each side moves its own offset along with
+ * its position, and the release position's offset is shared as CONFIRMED_OFF.
+ *
+ * Per-frame metadata is indexed by the frame's offset, not by a record count, so it needs no
+ * positions of its own and costs no memory per message:
+ * - Frame lengths: one byte per 16 bytes of ring, at `off >>> 4` of each frame's first byte.
+ *   Frames are at least MIN_FRAME_BYTES (16) long (the writer pads tiny control lines with spaces,
+ *   which NATS allows between fields), so no two frames start in one 16-byte block. The byte is
+ *   the frame's length when below LONG_FRAME, LONG_FRAME for longer frames (the reader parses the
+ *   size from their control line: a few ns against the copy of >= 255 bytes), or PAD_FRAME for
+ *   the unused tail of a lap, which runs to the end of the ring.
+ * - Frame stamps: the coarse clock (NOW, ms since EPOCH_MS, stored by the worker every
+ *   CLOCK_TICK_MS) one Int32 per 256 bytes, at `off >>> 8`, written by the producer when it
+ *   commits a frame starting in that block: the age of the youngest frame starting there. Ages
+ *   are for the maximum age and the oldest-message gauge; a frame may look younger than it is by
+ *   the time the producer took to write the rest of its 256 bytes. The producer reads NOW as a
+ *   plain Int32 (a slot that changes every tick), so the publish path calls no clock.
  *
  * Who moves what (single writer per slot; the other side only Atomics.load()s it):
- *   WRITE_POS          main    bytes committed; stored after the frame and its length are written
+ *   WRITE_POS          main    bytes committed; stored after the frame, its length and stamp are written
  *   ACCEPTED_MSGS      main    messages committed, wrapping (the worker's view of pending messages)
  *   CONFIRMED_POS      worker* bytes released: confirmed by a PONG, or dropped; space is freed up to here
- *   CONFIRMED_RECS     worker* records (frames and pads) released up to CONFIRMED_POS, wrapping
+ *   CONFIRMED_OFF      worker* the offset of CONFIRMED_POS in the frame bytes
  *   RELEASED_MSGS      worker* messages released (confirmed or dropped), wrapping; for the message limit
  *                      * and main, which drops from the head (overflow 'drop-oldest', maxBufferedAge)
  *                        while not connected. Both move these three only while holding RING_LOCK,
@@ -50,7 +62,7 @@ export const ACCEPTED_MSGS = 1;
 /** Line 1 (16..31): written by the worker on every pass; main reads it only when short of room. */
 export const SENT_POS = 16;
 export const CONFIRMED_POS = 17;
-export const CONFIRMED_RECS = 18;
+export const CONFIRMED_OFF = 18;
 export const RELEASED_MSGS = 19;
 /** Bumped by the worker each time a confirmation lands; main threads may Atomics.wait on it. */
 export const CONFIRM_SEQ = 20;
@@ -128,69 +140,118 @@ export const Stat = {
   PEAK_PENDING_BYTES: 15,
   /** Date.now() of the clock's zero; written by the main thread before the worker starts. */
   EPOCH_MS: 16,
+  /** Flushes the worker is holding (a gauge): cancelled ones must not pile up. */
+  FLUSHES_WAITING: 17,
   /** JetStream mode, counted when released: messages a stream acked (stored), and those it refused. */
-  STORED: 17,
-  SERVER_REJECTED: 18,
+  STORED: 18,
+  SERVER_REJECTED: 19,
   /** JetStream mode: acks that said duplicate (an earlier copy was stored). */
-  DUPLICATES: 19,
+  DUPLICATES: 20,
   /** JetStream mode: messages sent again after ackTimeout, and every send again (timeouts, 503 retries). */
-  ACK_TIMEOUTS: 20,
-  RETRIES: 21,
+  ACK_TIMEOUTS: 21,
+  RETRIES: 22,
 } as const;
 export const STATS_SLOTS = 32;
 export const STATS_BYTES = STATS_SLOTS * 8;
 
-/** Smallest possible frame: `PUB a 0\r\n\r\n`. Bounds how many records fit in the byte ring. */
-export const MIN_FRAME_BYTES = 11;
 /**
- * Record slots per byte of ring: one per 16 bytes. Frames are rarely smaller (`PUB a.b 1\r\nx\r\n`
- * is 16), and sizing for the 11-byte minimum would cost more memory than the frames themselves;
- * a ring of tiny frames reaches its slot count first, which the producer treats as the message limit.
+ * Frames are at least this long: one frame start per 16-byte block of the ring. `PUB a 1\r\nx\r\n`
+ * is 12 bytes; the writer pads such control lines with spaces.
  */
-export const BYTES_PER_RECORD = 16;
+export const MIN_FRAME_BYTES = 16;
+const LENGTH_SHIFT = 4;
+const STAMP_SHIFT = 8;
+/** Frame-length byte of a frame of LONG_FRAME bytes or more: the length is on its control line. */
+export const LONG_FRAME = 255;
+/** Frame-length byte of the unused tail of a lap (padding to the end of the ring). */
+export const PAD_FRAME = 0;
 /** The ring never gets smaller than this, so that a connected publisher has room to stream. */
 export const MIN_CAPACITY = 64 * 1024;
 /** nats-server's default max_payload, assumed until the server's INFO says otherwise. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export interface RingGeometry {
-  /** Byte capacity of the frame ring (power of two). */
+  /** Byte capacity of the frame ring (a multiple of 512, not a power of two). */
   readonly capacity: number;
-  /** Slots in the record-length ring (power of two). */
-  readonly recordCapacity: number;
-}
-
-export function nextPowerOfTwo(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /**
- * The smallest ring that holds `bytes` of frames. Records: at most one padding record per lap,
- * plus one record per BYTES_PER_RECORD; the producer refuses when the slots run out.
+ * The ring for a byte limit of `bytes`: the limit plus slack for the unused tail a lap may leave
+ * (a sixteenth, at most 1 MiB), so that the limit, not the wrap, is what refuses, for frames up to
+ * that slack. Metadata adds 1/16 + 1/64 of it: about 1.1 x the limit in all.
  */
 export function geometryFor(bytes: number): RingGeometry {
-  const capacity = nextPowerOfTwo(Math.max(bytes, MIN_CAPACITY));
-  const recordCapacity = capacity / BYTES_PER_RECORD;
-  return { capacity, recordCapacity };
+  const slack = Math.min(Math.ceil(bytes / 16), 1024 * 1024);
+  // A multiple of 512: the stamps (capacity / 64 bytes) then end 8-byte aligned, as frames start.
+  const capacity = Math.ceil(Math.max(bytes + slack, MIN_CAPACITY) / 512) * 512;
+  return { capacity };
 }
 
 const STATS_OFFSET = CONTROL_BYTES;
-const RECORDS_OFFSET = STATS_OFFSET + STATS_BYTES;
+const LENGTHS_OFFSET = STATS_OFFSET + STATS_BYTES;
+
+function lengthsBytes(g: RingGeometry): number {
+  return g.capacity >>> LENGTH_SHIFT;
+}
+function stampsOffset(g: RingGeometry): number {
+  return LENGTHS_OFFSET + lengthsBytes(g);
+}
+function stampCount(g: RingGeometry): number {
+  return g.capacity >>> STAMP_SHIFT;
+}
+/** Frame bytes start 8-byte aligned: the writer aligns payload copies to words (ring-writer.ts). */
+function framesOffset(g: RingGeometry): number {
+  return stampsOffset(g) + stampCount(g) * 4;
+}
 
 export function byteLengthFor(g: RingGeometry): number {
-  return RECORDS_OFFSET + g.recordCapacity * 8 + g.capacity;
+  return framesOffset(g) + g.capacity;
 }
 
 /** Typed views over one ring buffer; both sides build exactly these. */
 export interface RingViews {
   readonly control: Int32Array;
   readonly stats: Float64Array;
-  readonly records: Int32Array;
+  /** Frame-length byte per 16-byte block (see lengthIndex). */
+  readonly lengths: Uint8Array;
+  /** Coarse-clock stamp per 256-byte block (see stampIndex). */
   readonly stamps: Int32Array;
   readonly bytes: Uint8Array;
   readonly geometry: RingGeometry;
+}
+
+/** Where the length byte of a frame starting at `off` lives. */
+export function lengthIndex(off: number): number {
+  return off >>> LENGTH_SHIFT;
+}
+/** Where the stamp of a frame starting at `off` lives. */
+export function stampIndex(off: number): number {
+  return off >>> STAMP_SHIFT;
+}
+
+/**
+ * The length of the frame at `off`, or of the padding from `off` to the end of the ring. Long
+ * frames are measured from their control line: the size is its last field, and HPUB's last field
+ * is the total of headers and payload, so `line + CRLF + size + CRLF` either way.
+ */
+export function frameLengthAt(v: RingViews, off: number): number {
+  const len = v.lengths[off >>> LENGTH_SHIFT]!;
+  if (len !== LONG_FRAME && len !== PAD_FRAME) return len;
+  if (len === PAD_FRAME) return v.geometry.capacity - off;
+  return longFrameLength(v.bytes, off);
+}
+
+/** Length of the frame at `off` from its control line (`PUB`/`HPUB ... <size>\r\n`). */
+export function longFrameLength(b: Uint8Array, off: number): number {
+  let cr = off + 4;
+  while (b[cr] !== 13) cr++;
+  let size = 0;
+  let scale = 1;
+  for (let i = cr - 1, d = b[i]!; d >= 48 && d <= 57; d = b[--i]!) {
+    size += (d - 48) * scale;
+    scale *= 10;
+  }
+  return cr - off + 2 + size + 2;
 }
 
 export function viewsOf(sab: SharedArrayBuffer, g: RingGeometry): RingViews {
@@ -200,9 +261,9 @@ export function viewsOf(sab: SharedArrayBuffer, g: RingGeometry): RingViews {
   return {
     control: new Int32Array(sab, 0, CONTROL_SLOTS),
     stats: new Float64Array(sab, STATS_OFFSET, STATS_SLOTS),
-    records: new Int32Array(sab, RECORDS_OFFSET, g.recordCapacity),
-    stamps: new Int32Array(sab, RECORDS_OFFSET + g.recordCapacity * 4, g.recordCapacity),
-    bytes: new Uint8Array(sab, RECORDS_OFFSET + g.recordCapacity * 8, g.capacity),
+    lengths: new Uint8Array(sab, LENGTHS_OFFSET, lengthsBytes(g)),
+    stamps: new Int32Array(sab, stampsOffset(g), stampCount(g)),
+    bytes: new Uint8Array(sab, framesOffset(g), g.capacity),
     geometry: g,
   };
 }

@@ -77,4 +77,29 @@ describe('back-pressure', () => {
     expect(s.peakPendingBytes).toBeLessThanOrEqual(limit);
     expect(s.rejectedByLimit.bytes).toBeGreaterThan(0);
   });
+
+  // Issue 8, defect 7: with reconnectBufSize -1, ready() resolved while disconnected (pending was
+  // below low water), so writable() retried every millisecond for the whole outage.
+  it('with reconnectBufSize -1, ready() waits for the connection and writable() does not spin', async () => {
+    rig = await outageRig('bp.nobuf', 1_000, { reconnectBufSize: -1 });
+    await rig.stopServer();
+    expect(rig.pub.tryPublish('bp.nobuf', seqPayload(0))).toBe(false);
+    let ready = false;
+    const waiting = rig.pub.ready().then(() => (ready = true));
+    const stream = rig.pub.writable('bp.nobuf');
+    let written = 0;
+    for (let i = 1; i <= 10; i++) stream.write(seqPayload(i), () => written++);
+    const outageMs = 1_000;
+    await new Promise((r) => setTimeout(r, outageMs));
+    expect(ready, 'ready() resolved while publishes were refused').toBe(false);
+    expect(written).toBe(0);
+    // One refusal to learn it is full, then it waits: not one per millisecond of outage.
+    expect(rig.pub.stats().rejected).toBeLessThan(10);
+    await rig.restartServer();
+    await waiting;
+    await waitUntil(() => written === 10, 10_000, 'the stream to write its chunks after the reconnect');
+    await new Promise<void>((r) => stream.end(r));
+    await rig.sub.nc.flush();
+    expect(rig.sub.counter.report((seq) => seq >= 1 && seq <= 10).missing).toEqual([]);
+  });
 });

@@ -53,6 +53,10 @@ describe('bad input', () => {
     ['a * wildcard', 'a.*'],
     ['a > wildcard', 'a.>'],
     ['a huge subject', 'x'.repeat(5000)],
+    // Issue 8, defect 7: control characters were accepted though the README says they are refused.
+    ['a \\x01 control character', 'a\x01b'],
+    ['a \\x7f (DEL)', 'a\x7fb'],
+    ['a \\x1f control character', 'telemetry.\x1f'],
   ])('refuses a subject with %s: INVALID_SUBJECT', (_what, subject) => {
     expect(codeOf(() => pub.publish(subject, 'x'))).toBe('INVALID_SUBJECT');
     expect(codeOf(() => pub.tryPublish(subject, 'x'))).toBe('INVALID_SUBJECT');

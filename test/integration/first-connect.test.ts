@@ -61,7 +61,8 @@ describe('before the first connection', () => {
     const pub = await startPublisher(cleanups, { servers: server.url, waitForConnect: true, reconnectTimeWait: 100 });
     await server.stop();
     await waitUntil(() => pub.status === 'reconnecting', 10_000, 'reconnecting');
-    expect(pub.stats().outageMs).toBeGreaterThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(pub.stats().outageMs).toBeGreaterThanOrEqual(100);
     await server.restart();
     await waitUntil(() => pub.status === 'connected', 10_000, 'connected');
     expect(pub.stats().reconnects).toBe(1);

@@ -25,7 +25,8 @@ describe('ring edges', () => {
     }
     const s = pub.stats();
     expect(s.droppedOldest + s.pendingMessages).toBe(10);
-    expect(s.peakPendingBytes).toBeLessThanOrEqual(64 * 1024);
+    // Frame bytes stay within the limit; pending bytes may also hold the unused tail of a lap (< one frame).
+    expect(s.peakPendingBytes).toBeLessThanOrEqual(64 * 1024 + big.length);
     const report = await pub.close({ timeout: 200 });
     expect(report.error).toBeUndefined();
     expect(report.accepted).toBe(report.unsent + report.droppedOldest);

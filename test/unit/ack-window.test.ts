@@ -54,7 +54,7 @@ describe('AckWindow', () => {
     const { w, rejected, ack } = setup();
     w.sent(0, 40, 12, 0);
     ack(0, AckKind.ERROR, 0, 10077);
-    expect(rejected).toEqual([{ seq: 0, pos: 40, len: 12, code: 400, errCode: 10077, description: 'bad' }]);
+    expect(rejected).toEqual([{ seq: 0, off: 40, len: 12, code: 400, errCode: 10077, description: 'bad' }]);
     const resent: number[] = [];
     w.due(10_000, (s) => resent.push(s));
     expect(resent).toEqual([]);

@@ -57,12 +57,12 @@ const dec = new TextDecoder();
 
 /** Reads the next record like the drain loop does; returns the decoded frame or null for padding. */
 function readFrame(reader: RingReader): { subject: string; payload: Uint8Array } | null {
-  const len = reader.record(reader.sentRec);
+  const len = reader.frameAtSent();
   if (len < 0) {
     reader.advanceSent(-len);
     return null;
   }
-  const frame = reader.view(reader.sentPos, len).slice();
+  const frame = reader.view(reader.sentOff, len).slice();
   reader.advanceSent(len);
   const text = dec.decode(frame.subarray(0, frame.indexOf(13)));
   // Runs of spaces are legal field separators; the writer pads with them to align payloads.
@@ -125,7 +125,7 @@ describe('ring writer and reader', () => {
           read++;
           if (reader.sentPos < start) wrappedPast32 = true;
         }
-        if (rand() < 0.5) reader.confirm(reader.sentPos, reader.sentRec, read - (reader.releasedMsgs >>> 0));
+        if (rand() < 0.5) reader.confirm(reader.sentPos, reader.sentOff, read - (reader.releasedMsgs >>> 0));
       }
     }
     expect(refusedWhileRoom).toBe(0);
@@ -150,10 +150,10 @@ describe('ring writer and reader', () => {
     expect(Atomics.load(views.control, STATE)).toBe(State.FULL_BYTES);
     // Release a little: still above the low-water mark, so still refused (no flapping).
     for (let i = 0; i < 5; i++) readFrame(reader);
-    reader.confirm(reader.sentPos, reader.sentRec, 5);
+    reader.confirm(reader.sentPos, reader.sentOff, 5);
     expect(writer.tryWrite(prefix, payload, payload.length)).toBe(false);
     // Release down to half: open again.
-    while (reader.pendingBytes() > 32 * 1024) readFrame(reader), reader.confirm(reader.sentPos, reader.sentRec, 1);
+    while (reader.pendingBytes() > 32 * 1024) readFrame(reader), reader.confirm(reader.sentPos, reader.sentOff, 1);
     expect(writer.tryWrite(prefix, payload, payload.length)).toBe(true);
     expect(Atomics.load(views.control, STATE)).toBe(State.OPEN);
   });
@@ -167,17 +167,17 @@ describe('ring writer and reader', () => {
     expect(writer.rejection).toBe(State.FULL_MESSAGES);
   });
 
-  it('treats running out of record slots (frames under 16 bytes) as the message limit', () => {
-    const { writer, reader, views } = setup(64 * 1024, 0);
+  it('pads frames under 16 bytes to 16, so tiny frames fill the byte limit exactly', () => {
+    const { writer, reader } = setup(64 * 1024, 0);
     const prefix = new SubjectCache().prefix('a');
     let n = 0;
     while (writer.tryWrite(prefix, '', 0)) n++;
-    // 'PUB a   0\r\n\r\n' is 13 bytes: 4096 slots (minus the two kept spare) run out first.
-    expect(n).toBe(views.records.length - 2);
-    expect(writer.rejection).toBe(State.FULL_MESSAGES);
+    // 'PUB a 0\r\n\r\n' is 11 bytes, padded with spaces to 16: 4096 of them are the 64 KiB limit.
+    expect(n).toBe((64 * 1024) / 16);
+    expect(writer.rejection).toBe(State.FULL_BYTES);
     writer.publish();
-    for (let i = 0; i < n; i++) readFrame(reader);
-    reader.confirm(reader.sentPos, reader.sentRec, n);
+    for (let i = 0; i < n; i++) expect(readFrame(reader)).toEqual({ subject: 'a', payload: new Uint8Array(0) });
+    reader.confirm(reader.sentPos, reader.sentOff, n);
     expect(writer.tryWrite(prefix, '', 0)).toBe(true);
   });
 

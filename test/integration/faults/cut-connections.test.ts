@@ -35,7 +35,7 @@ describe('connection cuts every 200 ms', () => {
     cutter.stop();
 
     const mid = pub.stats();
-    expectBalanced(mid);
+    expectBalanced(mid, pub);
     expect(mid.pendingMessages).toBe(0);
     const { report, d } = await closeAndCount(pub, sub, MESSAGES);
     recordOffload(report, d, {

@@ -248,7 +248,7 @@ describe('hostile input at volume', () => {
     expect(thrown(() => pub.publish(subject, big))).toBeInstanceOf(MaxPayloadExceededError);
     const stats = pub.stats();
     expect(stats.droppedOversize).toBe(oversizeSeqs.length);
-    expectBalanced(stats);
+    expectBalanced(stats, pub);
     const errs = events.errors();
     expect(errs).toHaveLength(oversizeSeqs.length);
     for (const e of errs) {

@@ -62,7 +62,7 @@ async function outageSoak(outageMs: number, id: string): Promise<void> {
   maxRss = Math.max(maxRss, rssMiB());
 
   const during = pub.stats();
-  expectBalanced(during);
+  expectBalanced(during, pub);
   expect(during.full).toBe(true);
   expect(during.pendingBytes).toBeLessThanOrEqual(BUFFER_BYTES);
   expect(during.pendingBytes).toBeGreaterThan(BUFFER_BYTES - 1024);

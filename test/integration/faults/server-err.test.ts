@@ -64,7 +64,7 @@ describe('server -ERR (permissions violation)', () => {
     await waitUntil(() => events.errors().length >= denied, 10_000, () => `${denied} error events, have ${events.errors().length}`);
     await spy.flush();
     const stats = pub.stats();
-    expectBalanced(stats);
+    expectBalanced(stats, pub);
     expect(stats.serverErrors).toBe(denied);
     expect(stats.disconnects).toBe(0);
     expect(stats.status).toBe('connected');

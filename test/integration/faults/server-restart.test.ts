@@ -77,7 +77,7 @@ describe('server stopped and restarted on the same port', () => {
     expect(pub.full).toBe(true);
     const thrown = expectPublishRefused(pub, rig.subject, 100, 'bytes');
     const during = pub.stats();
-    expectBalanced(during);
+    expectBalanced(during, pub);
     expect(during.rejected).toBe(stream.refused + thrown);
     expect(during.rejectedByLimit).toEqual({ bytes: stream.refused + thrown, messages: 0, disconnected: 0 });
     expect(during.pendingBytes).toBeLessThanOrEqual(BUFFER_BYTES);
@@ -116,7 +116,7 @@ describe('server stopped and restarted on the same port', () => {
       const { rig, pub, events, stream } = await streamIntoOutage(`faults.restart.${v.limit}`, v.options, { batch: 500, paceMs: 5, warmup: 20_000, refusals: 500 });
       const thrown = expectPublishRefused(pub, rig.subject, 10, v.limit);
       const during = pub.stats();
-      expectBalanced(during);
+      expectBalanced(during, pub);
       expect(during.full).toBe(true);
       expect(during.rejected).toBe(stream.refused + thrown);
       expect(during.rejectedByLimit[v.limit]).toBe(stream.refused + thrown);
