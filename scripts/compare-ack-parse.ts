@@ -9,7 +9,9 @@ const N = 4096;
 const enc = new TextEncoder();
 const subjects = Array.from({ length: N }, (_, i) => enc.encode(`_INBOX.9fXq2LkP0aZ3.${1_000_000 + i}`));
 const bodies = Array.from({ length: N }, (_, i) =>
-  enc.encode(i % 50 === 0 ? `{"stream":"TELEMETRY", "seq":${5_000_000 + i},"duplicate": true}` : `{"stream":"TELEMETRY", "seq":${5_000_000 + i}}`),
+  enc.encode(
+    i % 50 === 0 ? `{"stream":"TELEMETRY", "seq":${5_000_000 + i},"duplicate": true}` : `{"stream":"TELEMETRY", "seq":${5_000_000 + i}}`,
+  ),
 );
 
 function run(parse: typeof parseAck, rounds: number): number {

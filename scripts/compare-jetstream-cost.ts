@@ -7,7 +7,16 @@
  */
 import { JetStreamFrame, newPublisherId } from '../src/jetstream-frame.js';
 import { RingWriter } from '../src/ring-writer.js';
-import { CONFIRMED_OFF, CONFIRMED_POS, CONNECTION, Connection, RELEASED_MSGS, allocateRing, geometryFor, viewsOf } from '../src/shared/layout.js';
+import {
+  CONFIRMED_OFF,
+  CONFIRMED_POS,
+  CONNECTION,
+  Connection,
+  RELEASED_MSGS,
+  allocateRing,
+  geometryFor,
+  viewsOf,
+} from '../src/shared/layout.js';
 import { SubjectCache } from '../src/subjects.js';
 
 const BUFFER = 8 * 1024 * 1024;
@@ -57,7 +66,8 @@ for (const size of [16, 128, 1024]) {
   };
   const timeJs = (): number => {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < batch; i++) if (!js.tryWriteJetStream(subjects.prefix('telemetry.cpu'), payload, size, frame)) throw new Error('js: full');
+    for (let i = 0; i < batch; i++)
+      if (!js.tryWriteJetStream(subjects.prefix('telemetry.cpu'), payload, size, frame)) throw new Error('js: full');
     const ns = Number(process.hrtime.bigint() - t0) / batch;
     release(js, jsControl);
     return ns;

@@ -156,7 +156,9 @@ export class JetStreamFrame {
       this.reply = new Part(replyBytes);
       this.replySeqWord = (lead + reply.length) / 4;
       const open = encoder.encode(spec.msgId ? `NATS/1.0\r\nNats-Msg-Id: ${spec.publisherId}-` : 'NATS/1.0\r\n');
-      const close = encoder.encode(`${spec.msgId ? '\r\n' : ''}${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}\r\n`);
+      const close = encoder.encode(
+        `${spec.msgId ? '\r\n' : ''}${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}\r\n`,
+      );
       const header = new Uint8Array(open.length + (spec.msgId ? width : 0) + close.length);
       header.set(open, 0);
       header.set(close, header.length - close.length);
@@ -188,7 +190,8 @@ export class JetStreamFrame {
     let i = this.width - 1;
     while (i >= 0 && d[i] === NINE) d[i--] = ZERO;
     this.seq++;
-    if (i < 0) this.setSeq(this.seq); // all nines: one more word of digits
+    if (i < 0)
+      this.setSeq(this.seq); // all nines: one more word of digits
     else {
       d[i]!++;
       this.storeSeqWords(i >> 2);

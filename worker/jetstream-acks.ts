@@ -114,7 +114,7 @@ export function parseAck(subject: Uint8Array, raw: Uint8Array, hdrLen: number, o
   out.errCode = 0;
   out.description = '';
   out.setStream(raw, -1, -1);
-  const bodyStart = hdrLen > 0 ? hdrLen : 0;
+  const bodyStart = Math.max(hdrLen, 0);
   if (hdrLen > 0 && raw.length === hdrLen) {
     // A status with no body: only 503 (no responders) is expected on a publish's reply.
     out.kind = startsWith(raw, STATUS_503) ? AckKind.NO_RESPONDERS : AckKind.INVALID;

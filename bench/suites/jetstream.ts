@@ -212,7 +212,15 @@ export async function runJetStream(config: JetStreamConfig, outDir: string): Pro
           }
         }
         for (const [client, e] of byClient) {
-          rows.push({ client, storage, payload: size, messages: config.messages[client], msgsPerSecond: e.rates, medianMsgsPerSecond: median(e.rates), streamCounts: e.counts });
+          rows.push({
+            client,
+            storage,
+            payload: size,
+            messages: config.messages[client],
+            msgsPerSecond: e.rates,
+            medianMsgsPerSecond: median(e.rates),
+            streamCounts: e.counts,
+          });
         }
       }
     }
@@ -243,7 +251,8 @@ async function runPublishCost(url: string, config: JetStreamConfig): Promise<Pub
       const jetstreamNs: number[] = [];
       const timeBatch = async (pub: typeof core, subject: string): Promise<number> => {
         const t0 = process.hrtime.bigint();
-        for (let i = 0; i < batch; i++) if (!pub.tryPublish(subject, payload)) throw new Error('publish cost: buffer full; lower the batch');
+        for (let i = 0; i < batch; i++)
+          if (!pub.tryPublish(subject, payload)) throw new Error('publish cost: buffer full; lower the batch');
         const ns = Number(process.hrtime.bigint() - t0) / batch;
         await pub.flush();
         return ns;
@@ -261,7 +270,9 @@ async function runPublishCost(url: string, config: JetStreamConfig): Promise<Pub
       }
       const ratios = jetstreamNs.map((j, i) => j / coreNs[i]!);
       rows.push({ payload: size, coreNs, jetstreamNs, ratios, batch });
-      progress(`jetstream publish cost ${payloadLabel(size)}: core ${median(coreNs).toFixed(0)} ns, JetStream mode ${median(jetstreamNs).toFixed(0)} ns (${median(ratios).toFixed(2)}x)`);
+      progress(
+        `jetstream publish cost ${payloadLabel(size)}: core ${median(coreNs).toFixed(0)} ns, JetStream mode ${median(jetstreamNs).toFixed(0)} ns (${median(ratios).toFixed(2)}x)`,
+      );
     }
   } finally {
     await core.close();
@@ -280,7 +291,8 @@ async function deleteBenchStream(url: string): Promise<void> {
 /** The table: msg/s by client, storage and payload, with each run's figure and the ratio to the ceiling. */
 export function renderJetStream(result: JetStreamResult): string {
   const ceiling = (r: JetStreamRow): number =>
-    result.rows.find((c) => c.client === 'reply-inbox ceiling' && c.storage === r.storage && c.payload === r.payload)?.medianMsgsPerSecond ?? Number.NaN;
+    result.rows.find((c) => c.client === 'reply-inbox ceiling' && c.storage === r.storage && c.payload === r.payload)
+      ?.medianMsgsPerSecond ?? Number.NaN;
   const table = markdownTable(
     ['storage', '>payload', 'client', '>msgs', '>median msg/s', 'runs', '>of ceiling', 'stream count ok'],
     result.rows.map((r) => [

@@ -56,16 +56,21 @@ export async function checkStream(
   let corrupt = 0;
   let foreign = 0;
   const prefix = `${publisherId}-`;
-  const count = await readStream(server, stream, (m) => {
-    if (m.msgId === undefined || !m.msgId.startsWith(prefix)) {
-      foreign++;
-      return;
-    }
-    const seq = Number(m.msgId.slice(prefix.length));
-    seen.set(seq, (seen.get(seq) ?? 0) + 1);
-    const want = payloadOf(seq);
-    if (want !== undefined && Buffer.compare(Buffer.from(want), Buffer.from(m.data)) !== 0) corrupt++;
-  }, timeoutMs);
+  const count = await readStream(
+    server,
+    stream,
+    (m) => {
+      if (m.msgId === undefined || !m.msgId.startsWith(prefix)) {
+        foreign++;
+        return;
+      }
+      const seq = Number(m.msgId.slice(prefix.length));
+      seen.set(seq, (seen.get(seq) ?? 0) + 1);
+      const want = payloadOf(seq);
+      if (want !== undefined && Buffer.compare(Buffer.from(want), Buffer.from(m.data)) !== 0) corrupt++;
+    },
+    timeoutMs,
+  );
   let repeated = 0;
   for (const n of seen.values()) if (n > 1) repeated++;
   return { count, distinctMsgIds: seen.size, repeatedMsgIds: repeated, corrupt, foreign, seqs: [...seen.keys()].sort((a, b) => a - b) };

@@ -127,7 +127,10 @@ describe('AckWindow', () => {
     const { w, ack } = setup(4);
     const model = new Map<number, string>();
     let x = 7;
-    const rand = (n: number): number => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x % n);
+    const rand = (n: number): number => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x % n;
+    };
     let next = 2 ** 32 - 50; // across the 2^32 boundary of the index arithmetic
     w.release(next);
     w.sent(next, 0, 1, 0); // the stuck head

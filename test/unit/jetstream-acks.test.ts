@@ -45,7 +45,10 @@ describe('parseAck (bodies as nats-server 2.9.10 sends them)', () => {
     expect([a.code, a.errCode, a.description]).toEqual([503, 10077, 'maximum messages exceeded']);
   });
   it('a wrong expected stream', () => {
-    const a = parse('_I.p.10', '{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"},"stream":"S","seq":0}');
+    const a = parse(
+      '_I.p.10',
+      '{"error":{"code":400,"err_code":10060,"description":"expected stream does not match"},"stream":"S","seq":0}',
+    );
     expect([a.kind, a.errCode]).toEqual([AckKind.ERROR, 10060]);
   });
   it('503 no responders from the status header, no body', () => {
@@ -85,7 +88,14 @@ describe('parseAck (bodies as nats-server 2.9.10 sends them)', () => {
       const subject = enc(`_INBOX.x.${i}`);
       parseAck(subject, body, -1, a);
       parseAckWithJson(subject, body, -1, b);
-      expect([a.kind, a.seq, a.streamSeq, a.code, a.errCode, a.description]).toEqual([b.kind, b.seq, b.streamSeq, b.code, b.errCode, b.description]);
+      expect([a.kind, a.seq, a.streamSeq, a.code, a.errCode, a.description]).toEqual([
+        b.kind,
+        b.seq,
+        b.streamSeq,
+        b.code,
+        b.errCode,
+        b.description,
+      ]);
     }
   });
 });

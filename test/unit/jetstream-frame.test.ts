@@ -18,7 +18,14 @@ function reference(spec: JetStreamFrameSpec, subject: string, n: number, payload
 }
 
 /** The encoder's frame with the payload appended, with runs of separator spaces collapsed as the server reads them. */
-function encode(frame: JetStreamFrame, subject: Subject, seq: number, payload: string, spaces: number, at: number): { text: string; length: number } {
+function encode(
+  frame: JetStreamFrame,
+  subject: Subject,
+  seq: number,
+  payload: string,
+  spaces: number,
+  at: number,
+): { text: string; length: number } {
   const size = Buffer.byteLength(payload);
   const length = frame.prepare(subject.bytes, seq, size) + spaces;
   const b = new Uint8Array(at + length + 8).fill(0xee);
@@ -46,7 +53,7 @@ describe('JetStreamFrame', () => {
     { inbox: '_INBOX.k', publisherId: '000000000000', msgId: false, expectStream: 'S' },
     { inbox: '_INBOX.kk', publisherId: '000000000000', msgId: false },
   ];
-  const subjects = ['a', 'telemetry.cpu', 'x.y.z.ü', 'long.'.repeat(30) + 'end'];
+  const subjects = ['a', 'telemetry.cpu', 'x.y.z.ü', `${'long.'.repeat(30)}end`];
   const seqs = [0, 1, 9, 10, 99, 100, 65535, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER];
   const payloads = ['', 'x', 'hello world', 'ü'.repeat(50), 'p'.repeat(1000)];
 

@@ -23,7 +23,13 @@ describe('JetStream mode: R3 stream, leader killed', () => {
     await createStream(cluster.urls, { name: 'R3', subjects: ['telemetry.>'], storage: 'file', replicas: 3 });
     const pub = await startPublisher(
       cleanups,
-      { servers: cluster.urls, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, jetstream: { ackTimeout: 1000, noRespondersRetry: 20_000 } },
+      {
+        servers: cluster.urls,
+        waitForConnect: true,
+        reconnectTimeWait: 100,
+        reconnectJitter: 0,
+        jetstream: { ackTimeout: 1000, noRespondersRetry: 20_000 },
+      },
       5000,
     );
     const payloads: Uint8Array[] = [];

@@ -34,7 +34,11 @@ describe('JetStream mode: exactly once through faults', () => {
     const server = await startJetStreamServer(cleanups);
     await createStream(server.url, { name: 'CUTS', subjects: ['telemetry.>'], storage: 'file' });
     const proxy = await startProxy(cleanups, server.port);
-    const pub = await startPublisher(cleanups, { servers: proxy.url, waitForConnect: true, reconnectTimeWait: 50, reconnectJitter: 0, jetstream: true }, 5000);
+    const pub = await startPublisher(
+      cleanups,
+      { servers: proxy.url, waitForConnect: true, reconnectTimeWait: 50, reconnectJitter: 0, jetstream: true },
+      5000,
+    );
     let lastCut = Date.now();
     let cuts = 0;
     const payloads = await publishSteadily(pub, 40_000, 20, () => {
@@ -59,7 +63,11 @@ describe('JetStream mode: exactly once through faults', () => {
     const server = await startJetStreamServer(cleanups);
     await createStream(server.url, { name: 'RESTART', subjects: ['telemetry.>'], storage: 'file' });
     const proxy = await startProxy(cleanups, server.port);
-    const pub = await startPublisher(cleanups, { servers: proxy.url, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, jetstream: true }, 5000);
+    const pub = await startPublisher(
+      cleanups,
+      { servers: proxy.url, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, jetstream: true },
+      5000,
+    );
     let restarted: Promise<void> | undefined;
     const t0 = Date.now();
     const payloads = await publishSteadily(pub, 30_000, 15, () => {
@@ -92,7 +100,11 @@ describe('JetStream mode: exactly once through faults', () => {
     await createStream(server.url, { name: 'TIMEOUT', subjects: ['telemetry.>'], storage: 'file' });
     const proxy = await startProxy(cleanups, server.port);
     // Long PING interval: neither nats.js nor the liveness check may end the connection; only ackTimeout acts.
-    const pub = await startPublisher(cleanups, { servers: proxy.url, waitForConnect: true, pingInterval: 30_000, jetstream: { ackTimeout: 300 } }, 5000);
+    const pub = await startPublisher(
+      cleanups,
+      { servers: proxy.url, waitForConnect: true, pingInterval: 30_000, jetstream: { ackTimeout: 300 } },
+      5000,
+    );
     const payloads: Uint8Array[] = [];
     const publish = (n: number): void => {
       for (let i = 0; i < n; i++) {
@@ -112,7 +124,11 @@ describe('JetStream mode: exactly once through faults', () => {
     expect(s.reconnects).toBe(0);
     expect(s.ackTimeouts).toBeGreaterThanOrEqual(1000);
     // The resent copies, dropped by the stream: their acks come after the originals' (flush waits for those).
-    await waitUntil(() => pub.stats().duplicates >= 1000, 10_000, () => `duplicates >= 1000, got ${pub.stats().duplicates}`);
+    await waitUntil(
+      () => pub.stats().duplicates >= 1000,
+      10_000,
+      () => `duplicates >= 1000, got ${pub.stats().duplicates}`,
+    );
     const check = await checkStream(server.url, 'TIMEOUT', pub.publisherId!, (seq) => payloads[seq]);
     expect(check).toMatchObject({ count: 3000, distinctMsgIds: 3000, repeatedMsgIds: 0, corrupt: 0, foreign: 0 });
     expectAccounting(pub, check.count);

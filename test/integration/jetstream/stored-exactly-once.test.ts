@@ -6,7 +6,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { cleanupsAfterEach, startPublisher } from '../../helpers/lifecycle.js';
-import { checkStream, createStream, expectAccounting, numberedPayload, startJetStreamServer, streamState } from '../../helpers/jetstream.js';
+import {
+  checkStream,
+  createStream,
+  expectAccounting,
+  numberedPayload,
+  startJetStreamServer,
+  streamState,
+} from '../../helpers/jetstream.js';
 
 const cleanups = cleanupsAfterEach();
 const N = Number(process.env['JS_MESSAGES'] ?? 200_000);
