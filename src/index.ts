@@ -4,6 +4,7 @@ export type { PublisherEvent } from './events.js';
 export type { PublisherStats, PublisherStatus, CloseReport } from './stats.js';
 export type { HeadersInit } from './headers.js';
 export type { WritableOptions } from './writable.js';
+export type { Destination, DestinationOptions } from './destination.js';
 export { Subject } from './subjects.js';
 export {
   NatsOffloadError,

@@ -8,6 +8,8 @@ export interface OutageRunConfig {
   readonly bufferBytes: number;
   readonly ratePerSecond: number;
   readonly payload: number;
+  /** nats-offload: payload bytes published as fast as possible before the paced phase, in buffers. */
+  readonly ringLaps: number;
   readonly beforeMs: number;
   readonly outageMs: number;
   readonly afterMs: number;
@@ -34,9 +36,11 @@ export interface OutageSample {
 
 export interface OutageRunResult {
   readonly config: OutageRunConfig;
-  /** Bytes of the SharedArrayBuffer the publisher allocated (nats-offload), 0 for nats. */
-  readonly ringBytes: number;
+  /** Growth of process.memoryUsage().arrayBuffers across createPublisher(): the shared memory it allocated. */
+  readonly sharedBytes: number;
+  /** RSS before either client was created (after a GC). */
   readonly baselineRss: number;
+  /** Highest RSS sampled from then on (the worker thread and the ring included). */
   readonly maxRss: number;
   readonly rssGrowth: number;
   readonly offered: number;
@@ -58,6 +62,10 @@ export interface OutageRunResult {
   readonly duplicates: number;
   readonly missing: number;
   readonly missingRanges: [number, number][];
+  /** nats-offload: paced messages the server had confirmed when it was stopped. */
+  readonly confirmedAtStop: number;
+  /** Of the missing, those confirmed before the stop: the server had them and lost them when it stopped. */
+  readonly missingConfirmedBeforeStop: number;
   /** Whether the final flush resolved (nats-offload: pub.flush; nats: nc.flush). */
   readonly flushed: boolean;
   readonly samples: OutageSample[];

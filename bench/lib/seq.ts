@@ -12,6 +12,8 @@ export interface SeqReport {
   readonly missingRanges: [number, number][];
   /** Sequences >= expected (should be 0). */
   readonly unexpected: number;
+  /** Of the missing, those below the `split` the report was asked for (0 without one). */
+  readonly missingBelowSplit: number;
 }
 
 export class SeqTracker {
@@ -44,14 +46,16 @@ export class SeqTracker {
     return this.unique >= expected && this.countMissing(expected) === 0;
   }
 
-  report(expected: number): SeqReport {
+  report(expected: number, split = 0): SeqReport {
     const ranges: [number, number][] = [];
     let missing = 0;
+    let missingBelowSplit = 0;
     let runStart = -1;
     for (let s = 0; s < expected; s++) {
       const have = s < this.seen.length && this.seen[s] === 1;
       if (!have) {
         missing++;
+        if (s < split) missingBelowSplit++;
         if (runStart < 0) runStart = s;
       } else if (runStart >= 0) {
         if (ranges.length < 10) ranges.push([runStart, s - 1]);
@@ -69,6 +73,7 @@ export class SeqTracker {
       missing,
       missingRanges: ranges,
       unexpected,
+      missingBelowSplit,
     };
   }
 

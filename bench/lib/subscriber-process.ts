@@ -67,10 +67,10 @@ export class SubscriberProcess {
   }
 
   /** Resolves once every sequence in [0, expected) arrived, or after `waitMs`, with the counts. */
-  report(expected: number, waitMs: number): Promise<SubscriberResult> {
+  report(expected: number, waitMs: number, split = 0): Promise<SubscriberResult> {
     return new Promise((resolve) => {
       this.pendingReport = resolve;
-      this.post({ type: 'report', expected, waitMs });
+      this.post({ type: 'report', expected, waitMs, split });
     });
   }
 

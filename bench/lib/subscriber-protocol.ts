@@ -4,8 +4,11 @@ import type { SeqReport } from './seq.js';
 export type SubscriberMode = 'raw' | 'nats';
 
 export type ToSubscriber =
-  /** Reply with a report once every sequence in [0, expected) arrived, or after `waitMs` at most. */
-  | { type: 'report'; expected: number; waitMs: number }
+  /**
+   * Reply with a report once every sequence in [0, expected) arrived, or after `waitMs` at most;
+   * missing sequences below `split` are counted apart.
+   */
+  | { type: 'report'; expected: number; waitMs: number; split: number }
   | { type: 'exit' };
 
 export type FromSubscriber =

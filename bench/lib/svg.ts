@@ -1,4 +1,4 @@
-/** Hand-written SVG charts (no dependencies): grouped bars and time series. */
+/** The bench's one chart: time series as hand-written SVG (no dependencies). */
 
 export const COLORS: Readonly<Record<string, string>> = {
   'nats-offload': '#1f77b4',
@@ -71,39 +71,6 @@ function legend(names: readonly string[], colors: readonly string[], dashes: rea
     x += 34 + n.length * 7;
   });
   return out;
-}
-
-export interface BarChart {
-  readonly title: string;
-  readonly subtitle?: string;
-  readonly groups: readonly string[];
-  readonly series: readonly { readonly name: string; readonly values: readonly number[]; readonly color?: string }[];
-  readonly yLabel: string;
-  readonly format: (v: number) => string;
-}
-
-export function barChart(c: BarChart): string {
-  const max = Math.max(...c.series.flatMap((s) => s.values.filter(Number.isFinite)), 0);
-  const ticks = niceTicks(0, max * 1.1);
-  const top = ticks[ticks.length - 1]!;
-  const y = (v: number): number => M.top + PH - (v / top) * PH;
-  const gw = PW / c.groups.length;
-  const bw = (gw * 0.8) / c.series.length;
-  const colors = c.series.map((s, i) => s.color ?? COLORS[s.name] ?? PALETTE[i % PALETTE.length]!);
-  const body = yAxis(ticks, y, c.yLabel, c.format);
-  c.groups.forEach((g, gi) => {
-    const gx = M.left + gi * gw + gw * 0.1;
-    c.series.forEach((s, si) => {
-      const v = s.values[gi] ?? Number.NaN;
-      if (!Number.isFinite(v)) return;
-      const x = gx + si * bw;
-      body.push(`<rect x="${num(x + 2)}" y="${num(y(v))}" width="${num(bw - 4)}" height="${num(M.top + PH - y(v))}" fill="${colors[si]}"/>`);
-      body.push(`<text x="${num(x + bw / 2)}" y="${num(y(v) - 4)}" text-anchor="middle" font-size="11">${esc(c.format(v))}</text>`);
-    });
-    body.push(`<text x="${num(M.left + gi * gw + gw / 2)}" y="${M.top + PH + 18}" text-anchor="middle">${esc(g)}</text>`);
-  });
-  body.push(...legend(c.series.map((s) => s.name), colors));
-  return frame(c.title, body, c.subtitle);
 }
 
 export interface LineSeries {

@@ -1,9 +1,12 @@
 /**
- * Per-thread CPU time on Linux, from /proc/self/task/<tid>/schedstat (nanoseconds on CPU). The
- * kernel brings a running thread's figure up to date only at scheduler ticks and switches, so it
- * suits windows of a second or more, not single batches.
- * Node 20 has no process.threadCpuUsage(), and process.cpuUsage() sums every thread of the process
- * (our worker, V8's GC helpers, libuv's pool), so it cannot tell the main thread's share.
+ * CPU time per thread on Linux, from /proc. Node 20 has no process.threadCpuUsage(), and
+ * process.cpuUsage() sums every thread of the process (our worker, V8's GC and compiler helpers,
+ * libuv's pool), so it cannot tell the main thread's share. Sources:
+ *   /proc/self/task/<tid>/schedstat  field 1: ns on CPU; field 2: ns runnable but waiting for a core
+ *   /proc/<pid>/stat                 utime + stime of another process (nats-server), 10 ms ticks
+ * The kernel brings a running thread's figure up to date at scheduler ticks and switches, so a
+ * window should span many milliseconds (or end after the thread has slept, as after a flush).
+ * Off Linux every figure is NaN.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 
@@ -15,112 +18,73 @@ export function threadIds(): number[] {
   }
 }
 
-/** Nanoseconds thread `tid` of this process has run, or undefined off Linux / once it has exited. */
-export function threadCpuNs(tid: number): number | undefined {
-  try {
-    const first = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0];
-    const v = Number(first);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export interface CpuSplit {
-  /** Wall-clock milliseconds of the window. */
-  readonly wallMs: number;
-  /** Whole process, every thread (process.cpuUsage). */
-  readonly processMs: number;
-  /** The main JavaScript thread (tid = pid), from schedstat; undefined off Linux. */
-  readonly mainMs: number | undefined;
-  /** Threads that appeared when the client was created (the publisher's worker); undefined off Linux. */
-  readonly clientThreadsMs: number | undefined;
-  /** Event-loop utilization of the main thread over the window (0..1). */
-  readonly mainElu: number;
-}
-
-/** Starts a measurement window; `clientTids` are the threads to report apart from main. */
-export function startCpuWindow(clientTids: readonly number[]): () => CpuSplit {
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  const elu0 = performance.eventLoopUtilization();
-  const main0 = threadCpuNs(process.pid);
-  const client0 = clientTids.map((t) => threadCpuNs(t) ?? 0);
-  return () => {
-    const cpu = process.cpuUsage(cpu0);
-    const main1 = threadCpuNs(process.pid);
-    const client1 = clientTids.map((t) => threadCpuNs(t) ?? 0);
-    let clientNs = 0;
-    for (let i = 0; i < clientTids.length; i++) clientNs += client1[i]! - client0[i]!;
-    return {
-      wallMs: performance.now() - t0,
-      processMs: (cpu.user + cpu.system) / 1000,
-      mainMs: main0 === undefined || main1 === undefined ? undefined : (main1 - main0) / 1e6,
-      clientThreadsMs: main0 === undefined ? undefined : clientNs / 1e6,
-      mainElu: performance.eventLoopUtilization(elu0).utilization,
-    };
-  };
-}
-
-/** Runs `create` and returns its result with the thread ids that appeared meanwhile. */
+/** Runs `create` and returns its result with the threads of this process that appeared meanwhile. */
 export async function withNewThreads<T>(create: () => Promise<T>): Promise<{ value: T; tids: number[] }> {
   const before = new Set(threadIds());
   const value = await create();
   return { value, tids: threadIds().filter((t) => !before.has(t)) };
 }
 
-/** CPU nanoseconds (user + system) another process has used, from /proc/<pid>/stat (10 ms ticks). */
-export function processCpuNs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+function schedstat(tid: number): [number, number] {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
+    return [Number(run), Number(wait)];
+  } catch {
+    return [Number.NaN, Number.NaN];
+  }
+}
+
+function processCpuNs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields 14 and 15 of stat(5) (utime, stime), counted from the state field (3) here; USER_HZ is 100.
+    // utime and stime are fields 14 and 15 of proc(5), 11 and 12 counted from the state field; USER_HZ is 100.
     return (Number(fields[11]) + Number(fields[12])) * 1e7;
   } catch {
-    return undefined;
+    return Number.NaN;
   }
 }
 
-/** CPU time per message, by thread group, over one run. */
-export interface CpuPerMessage {
-  /** Main thread, ns per message (schedstat). */
-  readonly mainNs: number | undefined;
-  /** The publisher's worker thread(s), ns per message. */
-  readonly workerNs: number | undefined;
-  /** The nats-server process, ns per message (10 ms resolution). */
-  readonly serverNs: number | undefined;
-  /** Time the main thread spent runnable but waiting for a CPU, ms: the machine was oversubscribed. */
-  readonly mainRunQueueMs: number | undefined;
+/** Cumulative CPU nanoseconds at one instant; subtract two with `cpuSince`. */
+export interface CpuTimes {
+  readonly wallNs: number;
+  /** The main JavaScript thread (tid = pid). */
+  readonly mainNs: number;
+  /** The threads given as the client's (nats-offload's worker); 0 when none were given. */
+  readonly workerNs: number;
+  /** Every thread of this process (process.cpuUsage). */
+  readonly processNs: number;
+  /** nats-server, when its pid is known. */
+  readonly serverNs: number;
+  /** Time the main thread was runnable but waiting for a core. */
+  readonly mainWaitNs: number;
 }
 
-function runQueueNs(tid: number): number | undefined {
-  try {
-    const v = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-    return Number.isFinite(v) ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function startCpuPerMessage(workerTids: readonly number[], serverPid: number | undefined): (messages: number) => CpuPerMessage {
-  const main0 = threadCpuNs(process.pid);
-  const rq0 = runQueueNs(process.pid);
-  const w0 = workerTids.map((t) => threadCpuNs(t) ?? 0);
-  const s0 = processCpuNs(serverPid);
-  return (messages) => {
-    const main1 = threadCpuNs(process.pid);
-    const rq1 = runQueueNs(process.pid);
-    const w1 = workerTids.map((t) => threadCpuNs(t) ?? 0);
-    const s1 = processCpuNs(serverPid);
-    let w = 0;
-    for (let i = 0; i < workerTids.length; i++) w += w1[i]! - w0[i]!;
-    return {
-      mainNs: main0 === undefined || main1 === undefined ? undefined : (main1 - main0) / messages,
-      workerNs: workerTids.length === 0 || main0 === undefined ? undefined : w / messages,
-      serverNs: s0 === undefined || s1 === undefined ? undefined : (s1 - s0) / messages,
-      mainRunQueueMs: rq0 === undefined || rq1 === undefined ? undefined : (rq1 - rq0) / 1e6,
-    };
+export function cpuTimes(workerTids: readonly number[] = [], serverPid?: number): CpuTimes {
+  const [mainNs, mainWaitNs] = schedstat(process.pid);
+  let workerNs = 0;
+  for (const t of workerTids) workerNs += schedstat(t)[0];
+  const u = process.cpuUsage();
+  return {
+    wallNs: performance.now() * 1e6,
+    mainNs,
+    workerNs,
+    processNs: (u.user + u.system) * 1000,
+    serverNs: processCpuNs(serverPid),
+    mainWaitNs,
   };
 }
 
+export function cpuSince(start: CpuTimes, end: CpuTimes = cpuTimes()): CpuTimes {
+  return {
+    wallNs: end.wallNs - start.wallNs,
+    mainNs: end.mainNs - start.mainNs,
+    workerNs: end.workerNs - start.workerNs,
+    processNs: end.processNs - start.processNs,
+    serverNs: end.serverNs - start.serverNs,
+    mainWaitNs: end.mainWaitNs - start.mainWaitNs,
+  };
+}
+
+export const NO_CPU: CpuTimes = { wallNs: 0, mainNs: 0, workerNs: 0, processNs: 0, serverNs: 0, mainWaitNs: 0 };

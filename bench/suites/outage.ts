@@ -41,6 +41,7 @@ export async function runOutage(cfg: BenchConfig['outage']): Promise<OutageResul
     ...p,
     ratePerSecond: cfg.ratePerSecond,
     payload: cfg.payload,
+    ringLaps: p.client === 'nats' ? 0 : cfg.ringLaps,
     beforeMs: cfg.beforeMs,
     outageMs: cfg.outageMs,
     afterMs: cfg.afterMs,
@@ -53,7 +54,7 @@ export async function runOutage(cfg: BenchConfig['outage']): Promise<OutageResul
     const r = await runChild(plan);
     runs.push(r);
     progress(
-      `  ${label(plan)}: RSS +${mib(r.rssGrowth)} MiB, accepted ${r.accepted}, refused ${r.refused}, ` +
+      `  ${label(plan)}: RSS ${mib(r.baselineRss)} → ${mib(r.maxRss)} MiB (+${mib(r.rssGrowth)}), accepted ${r.accepted}, refused ${r.refused}, ` +
         `arrived ${r.arrivedUnique} (${r.missing} missing, ${r.duplicates} duplicates)` +
         (Number.isFinite(r.drainMs) ? `, drained ${r.drainMs.toFixed(0)} ms after restart` : ''),
     );

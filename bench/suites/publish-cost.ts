@@ -1,149 +1,224 @@
 /**
- * Suite 1, main-thread publish cost: ns per accepted call of `pub.tryPublish()` and of the nats
- * client's `nc.publish()`, timed by tinybench in batches.
+ * Suite 1, main-thread publish cost: wall-clock ns per accepted call of `pub.tryPublish()`, of the
+ * nats client's `nc.publish()` and of the naive floor (bench/lib/floor.ts), one subject and many
+ * rotating ones, in `processes` fresh processes (bench/cost-run.ts) run one after another.
  *
- * Each tinybench iteration times `batch` calls plus one microtask turn (so the nats client's
- * deferred `flushPending()` write, which runs on the main thread, is charged to it), then awaits
- * the client's flush outside the timed window: the ring starts every batch empty and nc.publish()'s
- * outbound buffer never piles up. Refused calls would be excluded and counted.
- *
- * The headline figure is the median of the batch samples, not the mean: on a shared 2-core machine
- * (main thread, worker and nats-server, plus whatever else runs) a batch now and then includes a
- * preemption of a millisecond or more, which says nothing about the publish. The mean is kept too.
- *
- * The ring is the default 8 MiB (a batch is at most ~1 MiB, so nothing is refused), and it is
- * lapped a few times before timing: a fresh ring's first lap pays a page fault per 4 KiB, which a
- * long-running publisher never sees again (with a fresh 256 MiB ring, 1 KiB publishes measured
- * several µs each from page faults alone).
+ * Within a process the cases alternate batch by batch (the order rotated each round), so every
+ * round gives one paired sample of each ratio. Reported per ratio: the median of all per-round
+ * ratios, the range of the per-process medians (how far a single run could have landed), and the
+ * ratio of the means (which keeps what the median hides: the nats client's GC pauses, and our
+ * batches that lost the core to the worker or another process).
  */
-import { connect } from 'nats';
-import { Bench } from 'tinybench';
-import { createPublisher, type Publisher, type Subject } from '../../src/index.js';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { BenchConfig } from '../config.js';
-import { payloadLabel } from '../lib/format.js';
+import { payloadLabel, ratio } from '../lib/format.js';
 import { progress } from '../lib/progress.js';
+import { median } from '../lib/stats.js';
+import type { CpuTimes } from '../lib/threads.js';
 
-/** 'nats-offload (handles)': the same publisher, subjects pre-resolved with `pub.subject()`. */
-export type Client = 'nats-offload' | 'nats-offload (handles)' | 'nats';
+export type CostClient = 'nats-offload' | 'nats-offload (handles)' | 'nats' | 'floor';
 
-export interface PublishCostRow {
-  readonly client: Client;
+/** One subject; `rotatingSubjects` of them in a fixed order; or as many others in random order. */
+export type SubjectOrder = 'one' | 'cycle' | 'random';
+
+export interface CostCase {
+  readonly client: CostClient;
+  readonly order: SubjectOrder;
+}
+
+export interface CostRunConfig {
+  readonly url: string;
+  readonly payloads: readonly number[];
+  readonly rotatingSubjects: number;
+  readonly batch: number;
+  readonly rounds: number;
+  readonly warmupRounds: number;
+  /** Messages per case in the steady stream whose CPU is read after the timed rounds. */
+  readonly cpuMessages: number;
+  readonly bufferBytes: number;
+  /** Seeds the order of the cases in each round. */
+  readonly seed: number;
+}
+
+export interface CostCaseResult extends CostCase {
+  /** One sample per round: ns per accepted call in that round's batch. */
+  nsPerCall: number[];
+  /** Over `cpuCalls` calls with their flushes (nats-offload: the worker thread too); none for the floor. */
+  cpu: CpuTimes;
+  cpuCalls: number;
+  calls: number;
+  refused: number;
+}
+
+export interface CostProcessResult {
+  readonly node: string;
+  readonly workerThreads: number;
+  readonly cells: { readonly payload: number; readonly cases: CostCaseResult[] }[];
+}
+
+export type FromCostRun = { type: 'result'; result: CostProcessResult };
+
+export interface CostRow extends CostCase {
   readonly payload: number;
   readonly subjects: number;
-  /** Mean ns per accepted call over all samples (preemptions included). */
+  /** Median over every batch of every process. */
+  readonly medianNs: number;
   readonly meanNs: number;
-  readonly p50Ns: number;
-  readonly p99Ns: number;
-  /** Relative margin of error of the mean, percent. */
-  readonly rme: number;
-  readonly samples: number;
-  readonly calls: number;
+  readonly batches: number;
   readonly refused: number;
+  /** CPU per call over the CPU windows of all processes (NaN for the floor). */
+  readonly mainCpuNs: number;
+  readonly workerCpuNs: number;
+  readonly processCpuNs: number;
 }
+
+export interface CostRatio {
+  readonly payload: number;
+  readonly key: RatioKey;
+  /** Median of all per-round ratios (every round of every process). */
+  readonly median: number;
+  /** Lowest and highest per-process median. */
+  readonly min: number;
+  readonly max: number;
+  /** Ratio of the means (all batches of all processes). */
+  readonly mean: number;
+}
+
+export type RatioKey =
+  | 'nats/offload 1'
+  | 'nats/offload N'
+  | 'nats/handles N'
+  | 'offload/floor 1'
+  | 'offload/floor N'
+  | 'offload N/offload 1'
+  | 'offload random/offload 1'
+  | 'total cpu 1'
+  | 'total cpu N';
 
 export interface PublishCostResult {
+  readonly processes: number;
+  readonly rounds: number;
   readonly batch: number;
   readonly bufferBytes: number;
-  /** Messages published to lap the ring before timing. */
-  readonly warmupMessages: number;
-  readonly rows: PublishCostRow[];
+  readonly rotatingSubjects: number;
+  readonly rows: CostRow[];
+  readonly ratios: CostRatio[];
 }
 
-interface Publishing {
-  publish(subject: string | Subject, payload: Uint8Array): boolean;
-  flush(): Promise<void>;
+/** What each ratio divides: numerator case over denominator case, both at the same payload. */
+export const RATIOS: Readonly<Record<RatioKey, { readonly label: string; readonly over: readonly [CostCase, CostCase] }>> = {
+  'nats/offload 1': { label: 'nats / nats-offload, 1 subject', over: [{ client: 'nats', order: 'one' }, { client: 'nats-offload', order: 'one' }] },
+  'nats/offload N': { label: 'nats / nats-offload, rotating strings', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload', order: 'cycle' }] },
+  'nats/handles N': { label: 'nats / nats-offload, rotating handles', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload (handles)', order: 'cycle' }] },
+  'offload/floor 1': { label: 'nats-offload / floor, 1 subject', over: [{ client: 'nats-offload', order: 'one' }, { client: 'floor', order: 'one' }] },
+  'offload/floor N': { label: 'nats-offload / floor, rotating strings', over: [{ client: 'nats-offload', order: 'cycle' }, { client: 'floor', order: 'cycle' }] },
+  'offload N/offload 1': { label: 'nats-offload rotating strings / 1 subject', over: [{ client: 'nats-offload', order: 'cycle' }, { client: 'nats-offload', order: 'one' }] },
+  'offload random/offload 1': { label: 'nats-offload strings in random order / 1 subject', over: [{ client: 'nats-offload', order: 'random' }, { client: 'nats-offload', order: 'one' }] },
+  'total cpu 1': { label: 'total CPU: nats main / nats-offload main + worker, 1 subject', over: [{ client: 'nats', order: 'one' }, { client: 'nats-offload', order: 'one' }] },
+  'total cpu N': { label: 'total CPU: nats main / nats-offload main + worker, rotating strings', over: [{ client: 'nats', order: 'cycle' }, { client: 'nats-offload', order: 'cycle' }] },
+};
+
+function runChild(cfg: CostRunConfig): Promise<CostProcessResult> {
+  const file = fileURLToPath(new URL('../cost-run.js', import.meta.url));
+  const child = fork(file, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    let result: CostProcessResult | undefined;
+    child.on('message', (m: FromCostRun) => (result = m.result));
+    child.once('exit', (code) => (result !== undefined ? resolve(result) : reject(new Error(`publish-cost process exited with code ${code} and no result`))));
+  });
+}
+
+function find(cases: readonly CostCaseResult[], c: CostCase): CostCaseResult {
+  const found = cases.find((x) => x.client === c.client && x.order === c.order);
+  if (found === undefined) throw new Error(`no publish-cost case ${c.client}, ${c.order}`);
+  return found;
+}
+
+const sumOf = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+const totalCpu = (c: CostCaseResult): number => (c.cpu.mainNs + c.cpu.workerNs) / c.cpuCalls;
+
+export function ratioOf(processes: readonly CostProcessResult[], payload: number, key: RatioKey): CostRatio {
+  const [num, den] = RATIOS[key].over;
+  const pairs = processes.map((p) => {
+    const cases = p.cells.find((c) => c.payload === payload)!.cases;
+    return [find(cases, num), find(cases, den)] as const;
+  });
+  if (key.startsWith('total cpu')) {
+    // CPU is read per thread at scheduler granularity: one figure per process, not per round.
+    const perProcess = pairs.map(([a, b]) => a.cpu.mainNs / a.cpuCalls / totalCpu(b));
+    return { payload, key, median: median(perProcess), min: Math.min(...perProcess), max: Math.max(...perProcess), mean: Number.NaN };
+  }
+  const perRound = pairs.map(([a, b]) => a.nsPerCall.map((v, i) => v / b.nsPerCall[i]!));
+  const perProcess = perRound.map((r) => median(r));
+  const aAll = pairs.flatMap(([a]) => a.nsPerCall);
+  const bAll = pairs.flatMap(([, b]) => b.nsPerCall);
+  return {
+    payload,
+    key,
+    median: median(perRound.flat()),
+    min: Math.min(...perProcess),
+    max: Math.max(...perProcess),
+    mean: sumOf(aAll) / aAll.length / (sumOf(bAll) / bAll.length),
+  };
+}
+
+export function summarize(processes: readonly CostProcessResult[], cfg: BenchConfig['publishCost']): PublishCostResult {
+  const rows: CostRow[] = [];
+  const ratios: CostRatio[] = [];
+  for (const payload of cfg.payloads) {
+    const first = processes[0]!.cells.find((c) => c.payload === payload)!;
+    for (const c of first.cases) {
+      const all = processes.map((p) => find(p.cells.find((x) => x.payload === payload)!.cases, c));
+      const ns = all.flatMap((x) => x.nsPerCall);
+      const cpuCalls = sumOf(all.map((x) => x.cpuCalls));
+      rows.push({
+        client: c.client,
+        order: c.order,
+        subjects: c.order === 'one' ? 1 : cfg.rotatingSubjects,
+        payload,
+        medianNs: median(ns),
+        meanNs: sumOf(ns) / ns.length,
+        batches: ns.length,
+        refused: sumOf(all.map((x) => x.refused)),
+        mainCpuNs: sumOf(all.map((x) => x.cpu.mainNs)) / cpuCalls,
+        workerCpuNs: sumOf(all.map((x) => x.cpu.workerNs)) / cpuCalls,
+        processCpuNs: sumOf(all.map((x) => x.cpu.processNs)) / cpuCalls,
+      });
+    }
+    for (const key of Object.keys(RATIOS) as RatioKey[]) ratios.push(ratioOf(processes, payload, key));
+  }
+  return {
+    processes: processes.length,
+    rounds: cfg.rounds,
+    batch: cfg.batch,
+    bufferBytes: cfg.bufferBytes,
+    rotatingSubjects: cfg.rotatingSubjects,
+    rows,
+    ratios,
+  };
 }
 
 export async function runPublishCost(url: string, cfg: BenchConfig['publishCost']): Promise<PublishCostResult> {
-  const pub = await createPublisher({ servers: url, reconnectBufSize: cfg.bufferBytes, waitForConnect: true });
-  const nc = await connect({ servers: url, name: 'bench-nats' });
-  const warmupMessages = await lapRing(pub, cfg.bufferBytes);
-  const clients: Record<Client, Publishing> = {
-    'nats-offload': { publish: (s, p) => pub.tryPublish(s, p), flush: () => pub.flush() },
-    'nats-offload (handles)': { publish: (s, p) => pub.tryPublish(s, p), flush: () => pub.flush() },
-    nats: {
-      publish: (s, p) => {
-        nc.publish(s as string, p);
-        return true;
-      },
-      flush: () => nc.flush(),
-    },
-  };
-  const rows: PublishCostRow[] = [];
-  try {
-    for (const payloadBytes of cfg.payloads) {
-      for (const subjectCount of cfg.subjectCounts) {
-        const payload = new Uint8Array(payloadBytes).fill(120);
-        const subjects = Array.from({ length: subjectCount }, (_, i) => (subjectCount === 1 ? 'bench.cost' : `bench.cost.${i}`));
-        const bench = new Bench({ time: cfg.timeMs, warmupTime: cfg.timeMs / 4, iterations: 32, warmupIterations: 16 });
-        const counts = new Map<string, { calls: number; refused: number }>();
-        const handles = subjects.map((s) => pub.subject(s));
-        // Handles matter only when subjects rotate; with one subject the string path caches it.
-        const names: Client[] = subjectCount === 1 ? ['nats-offload', 'nats'] : ['nats-offload', 'nats-offload (handles)', 'nats'];
-        for (const client of names) {
-          const c = clients[client];
-          const list: readonly (string | Subject)[] = client === 'nats-offload (handles)' ? handles : subjects;
-          const tally = { calls: 0, refused: 0 };
-          counts.set(client, tally);
-          const batch = cfg.batch;
-          const k = subjects.length;
-          bench.add(
-            client,
-            async () => {
-              const t0 = performance.now();
-              let ok = 0;
-              for (let i = 0; i < batch; i++) if (c.publish(list[i % k]!, payload)) ok++;
-              await undefined; // the nats client's queued flushPending() runs here, on this thread
-              const dt = performance.now() - t0;
-              tally.calls += ok;
-              tally.refused += batch - ok;
-              return { overriddenDuration: dt / Math.max(ok, 1), overriddenIterationCost: dt };
-            },
-            { async: true, afterEach: () => c.flush() },
-          );
-        }
-        await bench.run();
-        for (const task of bench.tasks) {
-          const r = task.result;
-          if (r.state !== 'completed') throw new Error(`publish-cost task ${task.name} ended ${r.state}`);
-          const tally = counts.get(task.name)!;
-          const row: PublishCostRow = {
-            client: task.name as Client,
-            payload: payloadBytes,
-            subjects: subjectCount,
-            meanNs: r.latency.mean * 1e6,
-            p50Ns: r.latency.p50 * 1e6,
-            p99Ns: r.latency.p99 * 1e6,
-            rme: r.latency.rme,
-            samples: r.latency.samplesCount,
-            calls: tally.calls,
-            refused: tally.refused,
-          };
-          rows.push(row);
-          progress(
-            `publish cost ${payloadLabel(payloadBytes)}, ${subjectCount} subject(s): ${row.client} ` +
-              `median ${row.p50Ns.toFixed(1)} ns/call, mean ${row.meanNs.toFixed(1)} (±${row.rme.toFixed(1)}%), ` +
-              `${row.samples} batches, ${row.refused} refused`,
-          );
-        }
-      }
-    }
-  } finally {
-    await pub.close();
-    await nc.close();
+  const processes: CostProcessResult[] = [];
+  for (let i = 1; i <= cfg.processes; i++) {
+    const p = await runChild({
+      url,
+      payloads: cfg.payloads,
+      rotatingSubjects: cfg.rotatingSubjects,
+      batch: cfg.batch,
+      rounds: cfg.rounds,
+      warmupRounds: cfg.warmupRounds,
+      cpuMessages: cfg.cpuMessages,
+      bufferBytes: cfg.bufferBytes,
+      seed: i,
+    });
+    processes.push(p);
+    const line = cfg.payloads.map((payload) => {
+      const r = (key: RatioKey): string => ratio(ratioOf([p], payload, key).median);
+      return `${payloadLabel(payload)} nats/ours ${r('nats/offload 1')} (rotating ${r('nats/offload N')}), ours/floor ${r('offload/floor 1')}`;
+    });
+    progress(`publish cost, process ${i}/${cfg.processes}: ${line.join('; ')}`);
   }
-  return { batch: cfg.batch, bufferBytes: cfg.bufferBytes, warmupMessages, rows };
-}
-
-/** Touches every page of the ring (frame bytes, and the per-record slots at one per message). */
-async function lapRing(pub: Publisher, bufferBytes: number): Promise<number> {
-  const payload = new Uint8Array(16);
-  // Smallest frames touch the most record slots: about bufferBytes / 11 of them exist.
-  const n = Math.ceil(bufferBytes / 11) + 1000;
-  for (let i = 0; i < n; ) {
-    if (pub.tryPublish('bench.warm', payload)) i++;
-    else await pub.ready();
-  }
-  await pub.flush();
-  return n;
+  return summarize(processes, cfg);
 }

@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { recordResult } from '../helpers/faults-harness.js';
 import { outageRig, waitUntil, type OutageRig } from '../helpers/outage.js';
 import { seqPayload } from '../helpers/sequence.js';
 
@@ -101,5 +102,17 @@ describe('back-pressure', () => {
     await new Promise<void>((r) => stream.end(r));
     await rig.sub.nc.flush();
     expect(rig.sub.counter.report((seq) => seq >= 1 && seq <= 10).missing).toEqual([]);
+    const s = rig.pub.stats();
+    recordResult({
+      id: 'no-buffer-ready',
+      fault: 'reconnectBufSize -1: ready() and a writable() stream during a 1 s outage',
+      client: 'nats-offload',
+      userSees: `ready() waits for the reconnect; ${s.rejected} refusal(s) in the outage (not one per ms); the stream's chunks delivered after it`,
+      accepted: s.accepted,
+      sent: s.sent,
+      rejected: s.rejected,
+      lostSilently: 0,
+      defect: 7,
+    });
   });
 });

@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { INTERNAL } from '../../src/publisher.js';
+import { recordResult } from '../helpers/faults-harness.js';
 import { outageRig, waitUntil, type OutageRig } from '../helpers/outage.js';
 import { seqPayload } from '../helpers/sequence.js';
 
@@ -54,6 +55,18 @@ describe("overflow 'drop-oldest' across a reconnect", () => {
     expect(arrived.distinct).toBe(s.sent);
     expect(arrived.missing.length).toBe(s.droppedOldest);
     expect(s.droppedOldest).toBeGreaterThan(0);
+    recordResult({
+      id: 'drop-oldest-reconnect',
+      fault: "overflow 'drop-oldest' at its message limit while the worker reconnects and resends (a test hook holds the worker's lock through its first pass)",
+      client: 'nats-offload',
+      userSees: `no frame on the new socket dropped: ${s.droppedOldest} dropped, ${s.sent} confirmed, ${arrived.distinct} arrived, pending ${s.pendingMessages}; full state lifts`,
+      accepted: s.accepted,
+      sent: s.sent,
+      droppedOldest: s.droppedOldest,
+      rejected: s.rejected,
+      lostSilently: Math.max(0, s.sent - arrived.distinct),
+      defect: 2,
+    });
     // The full state lifts: with the message limit, an over-release used to keep it shut for good.
     expect(rig.pub.full).toBe(false);
     expect(rig.pub.tryPublish('dor.seq', seqPayload(next))).toBe(true);

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessagesDroppedError, TimeoutError } from '../../src/index.js';
+import { recordResult } from '../helpers/faults-harness.js';
 import { outageRig, waitUntil, type OutageRig } from '../helpers/outage.js';
 import { seqPayload } from '../helpers/sequence.js';
 
@@ -49,6 +50,18 @@ describe('flush()', () => {
     const kept = rig.sub.counter.report((seq) => seq >= 110 && seq < 210);
     expect(kept.missing).toEqual([]);
     expect(rig.sub.counter.report((seq) => seq < 110).missing.length).toBe(110); // none of the dropped arrived
+    const s = rig.pub.stats();
+    recordResult({
+      id: 'flush-during-outage',
+      fault: "flush() during an outage while overflow 'drop-oldest' releases every message it covers",
+      client: 'nats-offload',
+      userSees: 'flush stays pending while disconnected; after the reconnect it rejects with MESSAGES_DROPPED { oldest: 10 }; a later flush resolves',
+      accepted: s.accepted,
+      sent: s.sent,
+      droppedOldest: s.droppedOldest,
+      lostSilently: kept.missing.length,
+      defect: 4,
+    });
   });
 
   it('resolves only after a server answered, when nothing was dropped', async () => {
@@ -73,5 +86,14 @@ describe('flush()', () => {
     const timeouts = await Promise.all(Array.from({ length: 200 }, () => rig!.pub.flush({ timeout: 20 }).catch((e: unknown) => e)));
     for (const t of timeouts) expect(t).toBeInstanceOf(TimeoutError);
     await waitUntil(() => rig!.pub.workerFlushesForTest() === 0, 5_000, () => `the worker to drop the cancelled flushes (holds ${rig!.pub.workerFlushesForTest()})`);
+    recordResult({
+      id: 'flush-timeouts-forgotten',
+      fault: '200 flush({ timeout: 20 }) during an outage (health checks)',
+      client: 'nats-offload',
+      userSees: 'each rejects with TIMEOUT; the worker holds 0 flushes afterwards',
+      accepted: rig.pub.stats().accepted,
+      lostSilently: 0,
+      defect: 4,
+    });
   });
 });

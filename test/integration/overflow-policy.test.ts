@@ -3,7 +3,8 @@
  * maxBufferedAge discards stale samples instead of sending a burst of them on reconnect.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectBalanced } from '../helpers/faults-harness.js';
+import { MessagesDroppedError } from '../../src/index.js';
+import { expectBalanced, recordResult } from '../helpers/faults-harness.js';
 import { outageRig, waitUntil, type OutageRig } from '../helpers/outage.js';
 import { seqPayload } from '../helpers/sequence.js';
 
@@ -124,6 +125,39 @@ describe('maxBufferedAge', () => {
     const all = rig.sub.counter.report((seq) => seq < acceptedAt.length);
     expect(all.distinct).toBeGreaterThanOrEqual(s.sent);
     expect(all.distinct).toBeLessThanOrEqual(s.accepted - s.expired);
+    recordResult({
+      id: 'expiry-during-outage',
+      fault: `outage of 4 x maxBufferedAge (${maxAge} ms), overflow 'reject', reconnectBufMessages 300, steady producer`,
+      client: 'nats-offload',
+      userSees: `expired messages released during the outage (${s.expired}); all ${end - fresh} accepted in the last maxBufferedAge before the reconnect arrived`,
+      accepted: s.accepted,
+      sent: s.sent,
+      expired: s.expired,
+      rejected: s.rejected,
+      lostSilently: rep.missing.length,
+      defect: 3,
+    });
+  });
+});
+
+describe('maxBufferedAge while connected', () => {
+  it('skips messages that waited too long behind a slow path, counts them, and delivers the rest', async () => {
+    rig = await outageRig('age.slow', 100_000, { maxBufferedAge: 200, reconnectBufSize: 4 * 1024 * 1024 });
+    // 3,000 x 1 KiB behind a 2 MB/s path: the tail waits ~1.5 s in the ring, far past 200 ms.
+    rig.proxy.throttle(2_000_000);
+    for (let i = 0; i < 3_000; i++) expect(rig.pub.tryPublish('age.slow', seqPayload(i, 1024))).toBe(true);
+    const flushed = await rig.pub.flush({ timeout: 30_000 }).catch((e: unknown) => e);
+    rig.proxy.throttle(null);
+    expect(flushed).toBeInstanceOf(MessagesDroppedError);
+    const s = rig.pub.stats();
+    expect(s.expired).toBeGreaterThan(0);
+    expect((flushed as MessagesDroppedError).dropped.expired).toBe(s.expired);
+    await rig.sub.nc.flush();
+    const rep = rig.sub.counter.report(3_000);
+    // The ones that arrived are exactly the ones confirmed; the missing ones are the expired ones.
+    expect(rep.missing.length).toBe(s.expired);
+    expect(3_000 - rep.missing.length).toBe(s.sent);
+    accountsAddUp(rig);
   });
 });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTlsFixtures, type TlsFixtures } from '../../scripts/tls-fixtures.js';
 import { ConnectionError, createPublisher, type NatsOffloadError } from '../../src/index.js';
-import { EventLog } from '../helpers/faults-harness.js';
+import { EventLog, recordResult } from '../helpers/faults-harness.js';
 import { cleanupsAfterEach, startPublisher, waitUntil } from '../helpers/lifecycle.js';
 import { freePort, startNatsServer, type NatsServerProcess } from '../helpers/nats-server.js';
 
@@ -57,6 +57,15 @@ describe('waitForConnect', () => {
     expect(error.code).toBe('CONNECTION_ERROR');
     expect(error.message).toMatch(/certificate/i);
     expect(ms, 'rejected by the certificate check, not by connectTimeout').toBeLessThan(30_000);
+    recordResult({
+      id: 'wait-for-connect-untrusted-ca',
+      fault: 'createPublisher({ waitForConnect: true }) against a TLS server signed by an untrusted CA',
+      client: 'nats-offload',
+      userSees: `rejects after ${ms} ms with CONNECTION_ERROR: ${error.message}`,
+      accepted: 0,
+      lostSilently: 0,
+      defect: 6,
+    });
   });
 
   it('rejects with CONNECTION_ERROR at once when the certificate does not name the host', async () => {
@@ -71,6 +80,15 @@ describe('waitForConnect', () => {
     const { error } = await rejection({ servers: `nats://127.0.0.1:${port}`, waitForConnect: true, connectTimeout: 1_000, reconnectTimeWait: 100 });
     expect(error.message).toMatch(/connectTimeout \(1000 ms\)/);
     expect(error.message).toMatch(/last attempt: .*(ECONNREFUSED|CONNECTION_REFUSED)/);
+    recordResult({
+      id: 'wait-for-connect-timeout',
+      fault: 'createPublisher({ waitForConnect: true, connectTimeout: 1000 }) with no server',
+      client: 'nats-offload',
+      userSees: `rejects with CONNECTION_ERROR: ${error.message}`,
+      accepted: 0,
+      lostSilently: 0,
+      defect: 6,
+    });
   });
 
   it('without waitForConnect, a certificate failure is reported as an error event and retried', async () => {

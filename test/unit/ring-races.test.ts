@@ -20,6 +20,7 @@ import {
 } from '../../src/shared/layout.js';
 import { SubjectCache } from '../../src/subjects.js';
 import { RingReader } from '../../worker/ring-reader.js';
+import { recordResult } from '../helpers/faults-harness.js';
 
 function setup(opts: { start?: number; messages?: number; maxAgeMs?: number } = {}) {
   const bytes = 64 * 1024;
@@ -83,6 +84,15 @@ describe('races between the full state and the worker', () => {
     expect(drains).toBe(1);
     expect(Atomics.load(views.control, STATE)).toBe(State.OPEN);
     expect(writer.tryWrite(prefix, 'x', 1)).toBe(true);
+    recordResult({
+      id: 'drain-after-release-race',
+      fault: "the worker releases everything between the producer's last look and its raising FULL (forced on one thread)",
+      client: 'nats-offload',
+      userSees: "the producer looks again after raising FULL: state open, one 'drain' event",
+      accepted: writer.acceptedMessages,
+      lostSilently: 0,
+      defect: 5,
+    });
   });
 
   it('defect 7: the rejection names the limit that was hit, even if the worker lifts FULL right after it was raised', () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MessagesDroppedError, type NatsOffloadError } from '../../../src/index.js';
-import { EventLog, cleanupsAfterEach, startProxiedRig, startPublisher } from '../../helpers/faults-harness.js';
+import { EventLog, cleanupsAfterEach, recordResult, startProxiedRig, startPublisher } from '../../helpers/faults-harness.js';
 import { seqPayload } from '../../helpers/sequence.js';
 
 const cleanups = cleanupsAfterEach();
@@ -40,5 +40,17 @@ describe('a buffered message over max_payload, across a reconnect', () => {
     expect(s.droppedOversize).toBe(1);
     expect(s.resent).toBeGreaterThan(0);
     expect(sub.counter.report(300).missing).toEqual([200]);
+    recordResult({
+      id: 'oversize-reported-once',
+      fault: 'a buffered message over max_payload, the connection cut before the PONG that releases it (throttled path)',
+      client: 'nats-offload',
+      userSees: `one MAX_PAYLOAD_EXCEEDED event (not one per reconnect); droppedOversize ${s.droppedOversize}; flush rejects with MESSAGES_DROPPED { oversize: 1 }`,
+      accepted: s.accepted,
+      sent: s.sent,
+      resent: s.resent,
+      droppedOversize: s.droppedOversize,
+      lostSilently: 0,
+      defect: 7,
+    });
   });
 });
