@@ -108,9 +108,9 @@ export async function streamState(
 }
 
 /**
- * Reads every message the stream holds, in stream order: through an ordered consumer, and if that
- * stalls for `stallMs` (seen after a clustered stream changed leader), message by message with
- * the stream's get API from the next sequence on, until `timeoutMs`.
+ * Reads every message the stream holds, in stream order, through an ordered consumer. If nothing
+ * arrives for `stallMs` (seen on a busy machine after a clustered stream changed leader), it
+ * closes that consumer and starts a new one from the next sequence, until `timeoutMs`.
  * @returns the stream's message count when the read started (all of them were passed to `onMessage`)
  * @throws when fewer arrive within `timeoutMs`
  */
@@ -122,45 +122,57 @@ export async function readStream(
   stallMs = 5_000,
 ): Promise<number> {
   return withConnection(server, async (nc) => {
+    // READSTREAM_DEBUG=1: where a read spends its time (consumer starts, stalls).
+    const dbg = (m: string): void => {
+      if (process.env['READSTREAM_DEBUG'] === '1') process.stderr.write(`[readStream ${new Date().toISOString()}] ${m}\n`);
+    };
+    dbg('info');
     const info = (await retrying(async () => (await nc.jetstreamManager()).streams.info(name))).state;
     const total = info.messages;
+    dbg(`total ${total}`);
     if (total === 0) return 0;
     const deadline = Date.now() + timeoutMs;
     let seen = 0;
     let nextSeq = info.first_seq;
-    const deliver = (seq: number, subject: string, msgId: string | undefined, data: Uint8Array): void => {
-      onMessage({ seq, subject, msgId: msgId || undefined, data });
-      nextSeq = seq + 1;
-      seen++;
-    };
-    const consumer = await retrying(() => nc.jetstream().consumers.get(name, { opt_start_seq: nextSeq }));
-    const messages = await consumer.consume({ max_messages: 2000 });
-    const it = messages[Symbol.asyncIterator]();
-    try {
-      while (seen < total) {
-        let timer: NodeJS.Timeout | undefined;
-        const stalled = new Promise<'stalled'>((r) => (timer = setTimeout(() => r('stalled'), stallMs)));
-        const next = await Promise.race([it.next(), stalled]);
-        clearTimeout(timer);
-        if (next === 'stalled' || next.done === true) break;
-        const m = next.value;
-        deliver(m.seq, m.subject, m.headers?.get('Nats-Msg-Id'), m.data);
+    while (seen < total && Date.now() < deadline) {
+      const consumer = await retrying(
+        () => nc.jetstream().consumers.get(name, { opt_start_seq: nextSeq }),
+        Math.max(0, deadline - Date.now()),
+      );
+      dbg(`consumer from ${nextSeq}`);
+      // consume() can wait forever for a consumer it keeps resetting (a busy cluster after a leader change).
+      const started = consumer.consume({ max_messages: 2000 });
+      const messages = await Promise.race([
+        started,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), Math.min(stallMs * 2, Math.max(0, deadline - Date.now())))),
+      ]);
+      if (messages === undefined) {
+        dbg('consume() did not start');
+        void started.then((m) => m.close()).catch(() => {});
+        continue;
       }
-    } finally {
-      await Promise.race([messages.close(), new Promise((r) => setTimeout(r, 2000))]);
-    }
-    // The rest one by one (deleted sequences are skipped: "no message found").
-    const jsm = await retrying(() => nc.jetstreamManager());
-    for (let seq = nextSeq; seen < total && seq <= info.last_seq && Date.now() < deadline; seq++) {
-      const m = await retrying(async () => {
-        try {
-          return await jsm.streams.getMessage(name, { seq });
-        } catch (err) {
-          if (/no message found/i.test(String(err))) return undefined;
-          throw err;
+      dbg('consuming');
+      const it = messages[Symbol.asyncIterator]();
+      try {
+        while (seen < total) {
+          let timer: NodeJS.Timeout | undefined;
+          const wait = Math.min(stallMs, Math.max(0, deadline - Date.now()));
+          const stalled = new Promise<'stalled'>((r) => (timer = setTimeout(() => r('stalled'), wait)));
+          const next = await Promise.race([it.next(), stalled]);
+          clearTimeout(timer);
+          if (next === 'stalled' || next.done === true) {
+            dbg(`${next === 'stalled' ? 'stalled' : 'done'} at ${seen}`);
+            break;
+          }
+          const m = next.value;
+          onMessage({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, data: m.data });
+          nextSeq = m.seq + 1;
+          seen++;
         }
-      });
-      if (m !== undefined) deliver(m.seq, m.subject, m.header.get('Nats-Msg-Id'), m.data);
+      } finally {
+        // close() can wait on a consumer that is being reset; the next one starts regardless.
+        await Promise.race([messages.close(), new Promise((r) => setTimeout(r, 2000))]);
+      }
     }
     if (seen < total) throw new Error(`readStream ${name}: read ${seen} of ${total} messages within ${timeoutMs} ms`);
     return total;

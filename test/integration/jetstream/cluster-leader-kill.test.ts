@@ -45,13 +45,13 @@ describe('JetStream mode: R3 stream, leader killed', () => {
       }
     };
     stage = 'publish before the kill';
-    await publishFor(800, 5);
+    await publishFor(800, 3);
     const before = await streamState(cluster.urls, 'R3');
     const leaderIndex = cluster.servers.findIndex((_, i) => before.leader === `offload-${i}`);
     expect(leaderIndex).toBeGreaterThanOrEqual(0);
     await cluster.servers[leaderIndex]!.stop('SIGKILL');
     const killedAt = payloads.length;
-    await publishFor(2500, 5);
+    await publishFor(2500, 3);
     const survivors = cluster.urls.filter((_, i) => i !== leaderIndex);
     stage = 'flush';
     await pub.flush({ timeout: 60_000 });
