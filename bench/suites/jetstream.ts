@@ -10,7 +10,8 @@
  * checked against the stream's own message count afterwards. Clients alternate order per round.
  * Results go to `<outDir>/jetstream.json` and `.md`; suites 1-4 are not touched.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { connect, createInbox, headers, type NatsConnection } from 'nats';
 import { createPublisher } from '../../src/index.js';
@@ -34,6 +35,8 @@ export interface JetStreamConfig {
   readonly ceilingPending: number;
   /** Publish cost, core vs JetStream mode: paired rounds. */
   readonly costRounds: number;
+  /** Event-loop delay at a rate both clients sustain (128 B, memory stream). */
+  readonly eventLoop: { readonly perSecond: number; readonly durationMs: number };
 }
 
 export const JETSTREAM_QUICK: JetStreamConfig = {
@@ -44,6 +47,7 @@ export const JETSTREAM_QUICK: JetStreamConfig = {
   window: 1000,
   ceilingPending: 4000,
   costRounds: 6,
+  eventLoop: { perSecond: 10_000, durationMs: 3000 },
 };
 
 export const JETSTREAM_FULL: JetStreamConfig = {
@@ -51,6 +55,7 @@ export const JETSTREAM_FULL: JetStreamConfig = {
   messages: { 'js.publish (awaited)': 5_000, 'js.publish (windows)': 50_000, 'reply-inbox ceiling': 200_000, 'nats-offload': 200_000 },
   runs: 3,
   costRounds: 20,
+  eventLoop: { perSecond: 10_000, durationMs: 6000 },
 };
 
 export interface JetStreamRow {
@@ -74,10 +79,21 @@ export interface PublishCostRow {
   readonly batch: number;
 }
 
+export interface EventLoopRow {
+  readonly client: 'js.publish (paced)' | 'nats-offload';
+  readonly offeredPerSecond: number;
+  /** Messages acked (stored) per second over the window. */
+  readonly storedPerSecond: number;
+  /** Event-loop delay beyond the 1 ms sampling interval, ms. */
+  readonly delayP50Ms: number;
+  readonly delayP99Ms: number;
+}
+
 export interface JetStreamResult {
   readonly serverVersion: string;
   readonly rows: JetStreamRow[];
   readonly publishCost: PublishCostRow[];
+  readonly eventLoop: EventLoopRow[];
 }
 
 const STREAM = 'BENCH';
@@ -225,7 +241,8 @@ export async function runJetStream(config: JetStreamConfig, outDir: string): Pro
       }
     }
     const publishCost = await runPublishCost(server.url, config);
-    const result = { serverVersion, rows, publishCost };
+    const eventLoop = await runEventLoop(server.url, config);
+    const result = { serverVersion, rows, publishCost, eventLoop };
     writeJetStreamResults(outDir, result);
     return result;
   } finally {
@@ -281,6 +298,77 @@ async function runPublishCost(url: string, config: JetStreamConfig): Promise<Pub
   return rows;
 }
 
+/**
+ * Main-thread freedom at a rate both sustain: a 1 ms pacer publishes what is due (128 B) into a
+ * memory stream, `js.publish()` promises (at most 4,000 unacked, as nats-offload's default) or
+ * nats-offload's tryPublish(); monitorEventLoopDelay samples the loop every 1 ms.
+ */
+async function runEventLoop(url: string, config: JetStreamConfig): Promise<EventLoopRow[]> {
+  const { perSecond, durationMs } = config.eventLoop;
+  const payload = new Uint8Array(128).fill(120);
+  const pace = async (publish: () => boolean): Promise<{ p50: number; p99: number; published: number }> => {
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    const t0 = performance.now();
+    let published = 0;
+    while (performance.now() - t0 < durationMs) {
+      const due = Math.floor(((performance.now() - t0) * perSecond) / 1000);
+      while (published < due && publish()) published++;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    h.disable();
+    return { p50: Math.max(0, h.percentile(50) / 1e6 - 1), p99: Math.max(0, h.percentile(99) / 1e6 - 1), published };
+  };
+  const rows: EventLoopRow[] = [];
+  await createStream(url, { name: 'EL', subjects: ['el.>'], storage: 'memory' });
+  {
+    const nc = await connect({ servers: url, name: 'bench-jetstream-el' });
+    const js = nc.jetstream();
+    let pending = 0;
+    let stored = 0;
+    let sent = 0;
+    const t0 = performance.now();
+    const r = await pace(() => {
+      if (pending >= 4000) return false;
+      pending++;
+      js.publish('el.nats', payload, { msgID: `el-${sent++}` }).then(
+        () => {
+          pending--;
+          stored++;
+        },
+        () => pending--,
+      );
+      return true;
+    });
+    while (pending > 0) await new Promise((res) => setTimeout(res, 5));
+    rows.push({
+      client: 'js.publish (paced)',
+      offeredPerSecond: perSecond,
+      storedPerSecond: (stored / (performance.now() - t0)) * 1000,
+      delayP50Ms: r.p50,
+      delayP99Ms: r.p99,
+    });
+    await nc.close();
+  }
+  {
+    const pub = await createPublisher({ servers: url, waitForConnect: true, jetstream: true });
+    const t0 = performance.now();
+    const r = await pace(() => pub.tryPublish('el.offload', payload));
+    await pub.flush();
+    rows.push({
+      client: 'nats-offload',
+      offeredPerSecond: perSecond,
+      storedPerSecond: (pub.stats().stored / (performance.now() - t0)) * 1000,
+      delayP50Ms: r.p50,
+      delayP99Ms: r.p99,
+    });
+    await pub.close();
+  }
+  for (const row of rows)
+    progress(`jetstream event loop ${row.client}: p99 ${row.delayP99Ms.toFixed(2)} ms at ${rate(row.storedPerSecond)} stored`);
+  return rows;
+}
+
 async function deleteBenchStream(url: string): Promise<void> {
   await withNats(url, async (nc) => {
     const jsm = await nc.jetstreamManager();
@@ -318,12 +406,23 @@ export function renderJetStream(result: JetStreamResult): string {
       String(r.ratios.length),
     ]),
   );
+  const el = markdownTable(
+    ['client', '>offered msg/s', '>stored msg/s', '>delay p50 ms', '>delay p99 ms'],
+    result.eventLoop.map((r) => [
+      r.client,
+      rate(r.offeredPerSecond),
+      rate(r.storedPerSecond),
+      r.delayP50Ms.toFixed(2),
+      r.delayP99Ms.toFixed(2),
+    ]),
+  );
   return (
     `## JetStream publish (nats-server ${result.serverVersion}, -js, Nats-Msg-Id on every message)\n\n` +
     `Messages per second from the first publish until the last is acked (stored); each run on a fresh stream, ` +
     `whose own message count is checked afterwards.\n\n${table}\n\n` +
     `### Main-thread publish cost: JetStream mode against core mode (target: within 1.5×)\n\n` +
-    `ns per tryPublish() call, batches of ~4 MiB of frames, flush between batches untimed, sides alternating.\n\n${cost}\n`
+    `ns per tryPublish() call, batches of ~4 MiB of frames, flush between batches untimed, sides alternating.\n\n${cost}\n\n` +
+    `### Event-loop delay while publishing (128 B, memory stream; target: nats-offload's p99 ≤ 1/5 of the nats client's)\n\n${el}\n`
   );
 }
 
