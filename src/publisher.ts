@@ -29,6 +29,7 @@ import {
   CONNECTION,
   CONNECTION_NAMES,
   Connection,
+  MAIN_WAITING,
   DEFAULT_MAX_PAYLOAD,
   MAX_PAYLOAD,
   RELEASED_MSGS,
@@ -323,14 +324,21 @@ export class Publisher implements AsyncDisposable {
   flushSync(timeoutMs: number): boolean {
     this.writer.publish(); // the microtask that would publish the tail may never run now
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.deathError !== undefined || this.report !== undefined) return this.writer.pendingBytes() === 0;
-      const seq = Atomics.load(this.control, CONFIRM_SEQ);
-      if (this.writer.pendingBytes() === 0) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      // Woken by each confirmation; the slice bounds a missed wake-up.
-      Atomics.wait(this.control, CONFIRM_SEQ, seq, Math.min(left, 50));
+    const c = this.control;
+    // Raised before CONFIRM_SEQ is read, so the worker notifies (layout.ts, MAIN_WAITING).
+    Atomics.add(c, MAIN_WAITING, 1);
+    try {
+      for (;;) {
+        if (this.deathError !== undefined || this.report !== undefined) return this.writer.pendingBytes() === 0;
+        const seq = Atomics.load(c, CONFIRM_SEQ);
+        if (this.writer.pendingBytes() === 0) return true;
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        // Woken by each confirmation; the slice bounds a missed wake-up.
+        Atomics.wait(c, CONFIRM_SEQ, seq, Math.min(left, 50));
+      }
+    } finally {
+      Atomics.sub(c, MAIN_WAITING, 1);
     }
   }
 
@@ -341,17 +349,24 @@ export class Publisher implements AsyncDisposable {
    */
   async ready(options?: { timeout?: number }): Promise<void> {
     const deadline = options?.timeout === undefined ? Infinity : Date.now() + options.timeout;
-    for (;;) {
-      if (this.deathError !== undefined) throw this.deathError;
-      if (this.report !== undefined || this.closing !== undefined) throw new PublisherClosedError('ready() after close()');
-      const seq = Atomics.load(this.control, CONFIRM_SEQ);
-      // Open, not only below low water: with reconnectBufSize -1, publishes are refused until connected.
-      if (this.writer.belowLowWater() && this.writer.reopenIfRoom()) return;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError(`pending did not fall to the low-water mark within ${options?.timeout} ms`);
-      // Confirmations, drops and reconnects bump CONFIRM_SEQ and notify; the slice re-checks closed/died states.
-      const w = Atomics.waitAsync(this.control, CONFIRM_SEQ, seq, Math.min(left, 100));
-      if (w.async) await w.value;
+    const c = this.control;
+    // Raised before CONFIRM_SEQ is read, so the worker notifies (layout.ts, MAIN_WAITING).
+    Atomics.add(c, MAIN_WAITING, 1);
+    try {
+      for (;;) {
+        if (this.deathError !== undefined) throw this.deathError;
+        if (this.report !== undefined || this.closing !== undefined) throw new PublisherClosedError('ready() after close()');
+        const seq = Atomics.load(c, CONFIRM_SEQ);
+        // Open, not only below low water: with reconnectBufSize -1, publishes are refused until connected.
+        if (this.writer.belowLowWater() && this.writer.reopenIfRoom()) return;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError(`pending did not fall to the low-water mark within ${options?.timeout} ms`);
+        // Confirmations, drops and reconnects bump CONFIRM_SEQ and notify; the slice re-checks closed/died states.
+        const w = Atomics.waitAsync(c, CONFIRM_SEQ, seq, Math.min(left, 100));
+        if (w.async) await w.value;
+      }
+    } finally {
+      Atomics.sub(c, MAIN_WAITING, 1);
     }
   }
 

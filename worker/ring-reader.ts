@@ -8,6 +8,7 @@ import {
   CONFIRMED_POS,
   CONFIRM_SEQ,
   LOCKED_BY_WORKER,
+  MAIN_WAITING,
   NOW,
   PAD_FRAME,
   RELEASED_MSGS,
@@ -154,6 +155,8 @@ export class RingReader {
     // Publish: the producer may overwrite everything before CONFIRMED_POS once it sees this store.
     Atomics.store(this.control, CONFIRMED_POS, pos | 0);
     Atomics.add(this.control, CONFIRM_SEQ, 1);
-    Atomics.notify(this.control, CONFIRM_SEQ);
+    // Waiters raise MAIN_WAITING before they re-check and wait: either it is seen here, or their
+    // wait sees CONFIRM_SEQ changed. A notify nobody waits for is skipped (see layout.ts).
+    if (Atomics.load(this.control, MAIN_WAITING) !== 0) Atomics.notify(this.control, CONFIRM_SEQ);
   }
 }

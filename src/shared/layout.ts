@@ -52,6 +52,7 @@
  *   NOW                worker  coarse clock, ms since EPOCH_MS
  *   SENT_POS           worker  bytes handed to the socket (<= WRITE_POS, >= CONFIRMED_POS)
  *   WORKER_IDLE        worker sets 1 before sleeping on WRITE_POS; main clears it when it wakes it
+ *   MAIN_WAITING       main    threads waiting on CONFIRM_SEQ; the mirror of WORKER_IDLE
  *   STATE              both, by compareExchange: see State below
  */
 
@@ -79,6 +80,12 @@ export const MAX_PAYLOAD = 33;
 export const NOW = 34;
 export const WORKER_IDLE = 35;
 export const CONNECTION = 36;
+/**
+ * Main-thread waiters on CONFIRM_SEQ (ready(), flushSync()), counted by main around each wait:
+ * the worker calls Atomics.notify only when it is not 0, since a notify that wakes a thread costs
+ * the notifier up to ~100 us. Main raises it before re-checking, so no wake-up is lost.
+ */
+export const MAIN_WAITING = 37;
 export const LOCKED_BY_MAIN = 1;
 export const LOCKED_BY_WORKER = 2;
 export const CLOCK_TICK_MS = 10;
