@@ -6,7 +6,7 @@
  *
  * Everything but the numbers is encoded once per publisher (the `PUB <subject> ` prefix comes
  * from the subject cache, preceded by one `H`), as little-endian words. The sequence has a fixed
- * width (zero-padded to SEQ_WIDTH digits, wider only past 10^12), so the header length is constant
+ * width (zero-padded to SEQ_WIDTH digits, 4 more each time it outgrows them), so the header length is constant
  * and the sequence is part of those words: moving on by one rewrites a word or two, and the
  * payload's size is the only number written per message.
  */
@@ -14,8 +14,8 @@ import type { Prefix } from './subjects.js';
 
 /** Publisher ids are this long: `NATS/1.0\r\nNats-Msg-Id: ` (23) + id + `-` is 36 bytes, whole words. */
 export const PUBLISHER_ID_LENGTH = 12;
-/** Digits of the sequence (zero-padded): a multiple of 4, so it fills whole words. */
-export const SEQ_WIDTH = 12;
+/** Digits of the sequence (zero-padded): a multiple of 4, so it fills whole words; 4 more past 10^8. */
+export const SEQ_WIDTH = 8;
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 const H = 72;
@@ -72,7 +72,10 @@ class Part {
 const encoder = new TextEncoder();
 
 export class JetStreamFrame {
-  /** `<spaces><inbox>.<seq>` (leading spaces are legal separators and make it whole words). */
+  /**
+   * `<spaces><inbox>.<seq> <hdr> `: leading spaces (legal separators) put the sequence on whole
+   * words; the header length is constant, so it is part of this too.
+   */
   private reply!: Part;
   /** Index of the sequence's first word in reply.words (and in header.words with Msg-Ids). */
   private replySeqWord = 0;
@@ -111,34 +114,26 @@ export class JetStreamFrame {
     const hdr = this.header.bytes;
     const total = hdr + size;
     this.total = total;
-    this.frame = 1 + prefixBytes + this.reply.bytes + 1 + smallDigits(hdr) + 1 + smallDigits(total) + 2 + total + 2;
+    this.frame = 1 + prefixBytes + this.reply.bytes + smallDigits(total) + 2 + total + 2;
     return this.frame;
   }
 
   /**
    * Writes everything before the payload of the message prepared last at `o` (into `b`, with `dv`
    * a DataView over the same bytes) and returns where the payload goes; `spaces` extra spaces go
-   * before the header length (to align the payload for the copy). The caller writes the payload
+   * before the total length (to align the payload for the copy). The caller writes the payload
    * and the closing CRLF; the sequence moves on by one.
    */
   writeHead(b: Uint8Array, dv: DataView, o: number, prefix: Prefix, spaces: number): number {
     b[o++] = H;
     const pw = prefix.words;
     for (let i = 0, n = prefix.bytes >> 2; i < n; i++, o += 4) dv.setInt32(o, pw[i]!, true);
-    const rw = this.reply.words;
-    for (let i = 0; i < rw.length; i++, o += 4) dv.setInt32(o, rw[i]!, true);
-    b[o++] = SPACE;
+    o = writePart(b, dv, o, this.reply);
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
-    const header = this.header;
-    o = writeDecimal(b, o, header.bytes, smallDigits(header.bytes));
-    b[o++] = SPACE;
     o = writeDecimal(b, o, this.total, smallDigits(this.total));
     b[o++] = CR;
     b[o++] = LF;
-    const hw = header.words;
-    for (let i = 0; i < hw.length; i++, o += 4) dv.setInt32(o, hw[i]!, true);
-    const t = header.tail;
-    for (let i = 0; i < t.length; i++) b[o++] = t[i]!;
+    o = writePart(b, dv, o, this.header);
     this.nextSeq();
     return o;
   }
@@ -149,12 +144,6 @@ export class JetStreamFrame {
     if (width !== this.width) {
       this.width = width;
       const spec = this.spec;
-      const reply = encoder.encode(`${spec.inbox}.`);
-      const lead = (4 - ((reply.length + width) & 3)) & 3;
-      const replyBytes = new Uint8Array(lead + reply.length + width).fill(SPACE);
-      replyBytes.set(reply, lead);
-      this.reply = new Part(replyBytes);
-      this.replySeqWord = (lead + reply.length) / 4;
       const open = encoder.encode(spec.msgId ? `NATS/1.0\r\nNats-Msg-Id: ${spec.publisherId}-` : 'NATS/1.0\r\n');
       const close = encoder.encode(
         `${spec.msgId ? '\r\n' : ''}${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}\r\n`,
@@ -164,6 +153,14 @@ export class JetStreamFrame {
       header.set(close, header.length - close.length);
       this.header = new Part(header);
       this.headerSeqWord = spec.msgId ? open.length / 4 : 0; // 36 bytes with a Msg-Id (PUBLISHER_ID_LENGTH makes it so)
+      const reply = encoder.encode(`${spec.inbox}.`);
+      const after = encoder.encode(` ${header.length} `);
+      const lead = (4 - ((reply.length + width) & 3)) & 3;
+      const replyBytes = new Uint8Array(lead + reply.length + width + after.length).fill(SPACE);
+      replyBytes.set(reply, lead);
+      replyBytes.set(after, lead + reply.length + width);
+      this.reply = new Part(replyBytes);
+      this.replySeqWord = (lead + reply.length) / 4;
     }
     this.seq = seq;
     const text = seqText(seq, width);
@@ -197,6 +194,14 @@ export class JetStreamFrame {
       this.storeSeqWords(i >> 2);
     }
   }
+}
+
+function writePart(b: Uint8Array, dv: DataView, o: number, part: Part): number {
+  const w = part.words;
+  for (let i = 0; i < w.length; i++, o += 4) dv.setInt32(o, w[i]!, true);
+  const t = part.tail;
+  for (let i = 0; i < t.length; i++) b[o++] = t[i]!;
+  return o;
 }
 
 /** Decimal digits of a non-negative integer below 10^8 (header and total lengths), without a loop. */

@@ -142,7 +142,8 @@ export class Publisher implements AsyncDisposable {
     let jetstream: JetStreamWorkerSettings | undefined;
     if (js !== undefined) {
       this.publisherId = newPublisherId();
-      const inbox = `_INBOX.${newPublisherId()}`;
+      // 8 random characters (62^8 values) keep the inbox, written into every frame, short.
+      const inbox = `_INBOX.${newPublisherId().slice(0, 8)}`;
       this.jsFrame = new JetStreamFrame({ inbox, publisherId: this.publisherId, msgId: js.msgId, expectStream: js.expectStream });
       jetstream = { inbox, ackTimeoutMs: js.ackTimeoutMs, maxPendingAcks: js.maxPendingAcks, noRespondersRetryMs: js.noRespondersRetryMs };
     }

@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { JetStreamFrame, PUBLISHER_ID_LENGTH, newPublisherId, seqText, type JetStreamFrameSpec } from '../../src/jetstream-frame.js';
 import { Subject } from '../../src/subjects.js';
 
-/** The frame as a plain string; the sequence zero-padded to 12 digits (16 past 10^12). */
+/** The frame as a plain string; the sequence zero-padded to 8 digits (a multiple of 4 past 10^8). */
 function reference(spec: JetStreamFrameSpec, subject: string, n: number, payload: string, spaces: number): string {
-  const seq = String(n).padStart(String(n).length <= 12 ? 12 : (String(n).length + 3) & ~3, '0');
+  const seq = String(n).padStart(String(n).length <= 8 ? 8 : (String(n).length + 3) & ~3, '0');
   let hdr = 'NATS/1.0\r\n';
   if (spec.msgId) hdr += `Nats-Msg-Id: ${spec.publisherId}-${seq}\r\n`;
   if (spec.expectStream !== undefined) hdr += `Nats-Expected-Stream: ${spec.expectStream}\r\n`;
@@ -79,7 +79,7 @@ describe('JetStreamFrame', () => {
     const spec = specs[1]!;
     const running = new JetStreamFrame(spec);
     const subject = new Subject('telemetry.cpu');
-    for (const start of [0, 95, 995, 99_990, 2 ** 32 - 5, 10 ** 12 - 5]) {
+    for (const start of [0, 95, 995, 99_990, 10 ** 8 - 5, 2 ** 32 - 5, 10 ** 12 - 5]) {
       for (let seq = start; seq < start + 20; seq++) {
         const fresh = new JetStreamFrame(spec); // a new object: digits computed from scratch
         expect(encode(running, subject, seq, 'abc', 0, 3).text).toBe(encode(fresh, subject, seq, 'abc', 0, 3).text);
@@ -88,8 +88,9 @@ describe('JetStreamFrame', () => {
     }
   });
 
-  it('the sequence text is zero-padded to 12 digits, 16 past 10^12', () => {
-    expect(seqText(7)).toBe('000000000007');
+  it('the sequence text is zero-padded to 8 digits, 12 past 10^8, 16 past 10^12', () => {
+    expect(seqText(7)).toBe('00000007');
+    expect(seqText(10 ** 8)).toBe('000100000000');
     expect(seqText(10 ** 12)).toBe('0001000000000000');
   });
 
