@@ -180,4 +180,39 @@ describe('JetStream mode: the ring is the reconnect buffer', () => {
     expect(s.accepted - check.count).toBe(s.droppedOldest + s.expired);
     expectAccounting(pub, check.count);
   }, 60_000);
+
+  it('an outage longer than maxBufferedAge: stale messages expire unsent, counted; the rest stored once', async () => {
+    const server = await startJetStreamServer(cleanups);
+    await createStream(server.url, { name: 'AGE', subjects: ['telemetry.>'], storage: 'file' });
+    const pub = await startPublisher(
+      cleanups,
+      { servers: server.url, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, maxBufferedAge: 300, jetstream: true },
+      5000,
+    );
+    const payloads: Uint8Array[] = [];
+    const publish = (n: number): void => {
+      for (let i = 0; i < n; i++) {
+        const p = numberedPayload(payloads.length, SIZE);
+        pub.publish('telemetry.x', p);
+        payloads.push(p);
+      }
+    };
+    publish(500);
+    await pub.flush({ timeout: 10_000 });
+    await server.stop('SIGTERM');
+    await waitUntil(() => pub.status === 'reconnecting', 5000, 'the publisher to see the outage');
+    publish(500); // these grow stale during the outage
+    await sleep(800);
+    await server.restart();
+    publish(500); // these are fresh
+    await pub.flush({ timeout: 30_000 }).catch((e: unknown) => {
+      if ((e as { code?: string }).code !== 'MESSAGES_DROPPED') throw e;
+    });
+    const s = pub.stats();
+    expect(s.expired).toBe(500);
+    const check = await checkStream(server.url, 'AGE', pub.publisherId!, (seq) => payloads[seq]);
+    expect(check).toMatchObject({ count: 1000, distinctMsgIds: 1000, repeatedMsgIds: 0, corrupt: 0, foreign: 0 });
+    expect(check.seqs.filter((seq) => seq >= 500 && seq < 1000)).toEqual([]); // exactly the stale ones are missing
+    expectAccounting(pub, check.count);
+  }, 60_000);
 });
