@@ -186,7 +186,7 @@ describe('JetStream mode: the ring is the reconnect buffer', () => {
     await createStream(server.url, { name: 'AGE', subjects: ['telemetry.>'], storage: 'file' });
     const pub = await startPublisher(
       cleanups,
-      { servers: server.url, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, maxBufferedAge: 300, jetstream: true },
+      { servers: server.url, waitForConnect: true, reconnectTimeWait: 100, reconnectJitter: 0, maxBufferedAge: 500, jetstream: true },
       5000,
     );
     const payloads: Uint8Array[] = [];
@@ -202,8 +202,9 @@ describe('JetStream mode: the ring is the reconnect buffer', () => {
     await server.stop('SIGTERM');
     await waitUntil(() => pub.status === 'reconnecting', 5000, 'the publisher to see the outage');
     publish(500); // these grow stale during the outage
-    await sleep(800);
+    await sleep(1200);
     await server.restart();
+    await waitUntil(() => pub.status === 'connected', 10_000, 'the publisher to reconnect');
     publish(500); // these are fresh
     await pub.flush({ timeout: 30_000 }).catch((e: unknown) => {
       if ((e as { code?: string }).code !== 'MESSAGES_DROPPED') throw e;
