@@ -27,11 +27,12 @@ import { progress } from './lib/progress.js';
 import { updateReadme } from './lib/readme.js';
 import { evaluateTargets, matrixTables, renderMarkdown, toJson, writeResults, type Environment, type Results } from './lib/report.js';
 import { runEventLoop } from './suites/event-loop.js';
+import { runJetStreamSuite } from './suites/jetstream.js';
 import { runOutage } from './suites/outage.js';
 import { runPublishCost } from './suites/publish-cost.js';
 import { runThroughput } from './suites/throughput.js';
 
-const SUITES = ['cost', 'throughput', 'eventloop', 'outage'] as const;
+const SUITES = ['cost', 'throughput', 'eventloop', 'outage', 'jetstream'] as const;
 type Suite = (typeof SUITES)[number];
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
@@ -162,6 +163,7 @@ async function runSuites(): Promise<void> {
     await attempt('outage', '4/4 outage (own server per client)', async () => {
       results.outage = await runOutage(config.outage);
     });
+    await attempt('jetstream', 'JetStream (own -js server; writes jetstream.md/json)', () => runJetStreamSuite(quick, outDir));
   } finally {
     await server?.stop();
   }

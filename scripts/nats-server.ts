@@ -21,6 +21,11 @@ export interface StartOptions {
   args?: string[];
   /** Server name (`-n`), also used in error messages. */
   name?: string;
+  /**
+   * Enable JetStream (`-js`) with a fresh temp `store_dir` that outlives restart() (same store)
+   * and is deleted by dispose() or at process exit.
+   */
+  jetstream?: boolean;
 }
 
 export interface NatsServerProcess {
@@ -43,6 +48,10 @@ export interface NatsServerProcess {
   restart(): Promise<void>;
   /** The last ~200 lines the server wrote to stdout/stderr, across restarts. */
   logTail(): string;
+  /** JetStream's store directory when started with `jetstream: true`. */
+  readonly storeDir: string | undefined;
+  /** stop(), then delete the temp files (config, JetStream store): the server cannot restart after. */
+  dispose(): Promise<void>;
 }
 
 export interface NatsCluster {
@@ -51,6 +60,7 @@ export interface NatsCluster {
   readonly urls: string[];
   /** Monitoring base URLs (`http://127.0.0.1:<m>`), in the same order as `servers`. */
   readonly monitorUrls: string[];
+  /** Stops every node; with JetStream, their stores are deleted too. */
   stop(): Promise<void>;
 }
 
@@ -251,8 +261,19 @@ class ServerHandle implements NatsServerProcess {
     readonly port: number,
     private readonly args: readonly string[],
     private readonly label: string,
+    /** Temp directories of this server (config, store), deleted by dispose(). */
+    private readonly tempDirs: readonly string[] = [],
+    readonly storeDir: string | undefined = undefined,
   ) {
     this.url = `nats://127.0.0.1:${port}`;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    for (const dir of this.tempDirs) {
+      rmSync(dir, { recursive: true, force: true });
+      tempDirs.delete(dir);
+    }
   }
 
   get pid(): number | undefined {
@@ -352,17 +373,32 @@ export async function startNatsServer(opts: StartOptions = {}): Promise<NatsServ
   const port = opts.port ?? (await freePort());
   const args = ['-a', '127.0.0.1', '-p', String(port)];
   if (opts.name !== undefined) args.push('-n', opts.name);
+  const own: string[] = [];
   if (opts.config !== undefined) {
-    // Kept until process exit, not stop(): restart() needs the file again.
+    // Kept until process exit or dispose(), not stop(): restart() needs the file again.
     const dir = mkdtempSync(join(tmpdir(), 'nats-server-'));
     tempDirs.add(dir);
+    own.push(dir);
     const file = join(dir, 'server.conf');
     writeFileSync(file, opts.config);
     args.push('-c', file);
   }
+  let storeDir: string | undefined;
+  if (opts.jetstream === true) {
+    storeDir = mkdtempSync(join(tmpdir(), 'nats-js-'));
+    tempDirs.add(storeDir);
+    own.push(storeDir);
+    args.push('-js', '-sd', storeDir);
+  }
   args.push(...(opts.args ?? []));
-  const handle = new ServerHandle(binary, port, args, opts.name === undefined ? 'nats-server' : `nats-server "${opts.name}"`);
-  await handle.launch();
+  const label = opts.name === undefined ? 'nats-server' : `nats-server "${opts.name}"`;
+  const handle = new ServerHandle(binary, port, args, label, own, storeDir);
+  try {
+    await handle.launch();
+  } catch (err) {
+    await handle.dispose();
+    throw err;
+  }
   return handle;
 }
 
@@ -400,7 +436,7 @@ async function numRoutes(monitorUrl: string): Promise<number | undefined> {
  * Starts a loopback cluster of `size` routed servers and waits until every node reports size-1 routes.
  * @throws Error when a node does not start, or routes are incomplete after 15 s; started nodes are stopped.
  */
-export async function startCluster(size: number, opts: { config?: (i: number) => string } = {}): Promise<NatsCluster> {
+export async function startCluster(size: number, opts: { config?: (i: number) => string; jetstream?: boolean } = {}): Promise<NatsCluster> {
   if (!Number.isInteger(size) || size < 1) {
     throw new Error(`startCluster size must be a positive integer, got \`${String(size)}\` (${typeof size})`);
   }
@@ -418,17 +454,19 @@ export async function startCluster(size: number, opts: { config?: (i: number) =>
       args.push('--cluster_name', 'offload');
       if (routes.length > 0) args.push('--routes', routes.join(','));
       const config = opts.config?.(i);
+      // JetStream clustering needs server_name (-n) and cluster_name, both set here.
       return startNatsServer({
         port: node.client,
         args,
         name: `offload-${i}`,
         ...(config === undefined ? {} : { config }),
+        ...(opts.jetstream === true ? { jetstream: true } : {}),
       });
     }),
   );
   const servers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const stop = async (): Promise<void> => {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(servers.map((s) => s.dispose()));
   };
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed !== undefined) {

@@ -13,7 +13,20 @@ export type PublisherEvent =
   | { readonly type: 'drain' }
   /** A server `-ERR`, a connection failure, or the worker dying. */
   | { readonly type: 'error'; readonly error: NatsOffloadError }
-  | { readonly type: 'closed'; readonly report: CloseReport };
+  | { readonly type: 'closed'; readonly report: CloseReport }
+  /**
+   * JetStream mode: the stream refused `count` messages on `subject` (no stream after the retry
+   * bound: code 503; stream full with discard new: errCode 10077; wrong expected stream: 10060; ...).
+   * Coalesced: one event per subject and error per ~100 ms, and before any flush() resolves.
+   */
+  | {
+      readonly type: 'rejected';
+      readonly subject: string;
+      readonly code: number;
+      readonly errCode: number;
+      readonly description: string;
+      readonly count: number;
+    };
 
 export class EventHub {
   private readonly queues = new Set<Queue>();

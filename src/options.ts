@@ -55,7 +55,37 @@ export interface PublisherOptions {
   lowWaterMark?: number;
   /** At process exit without close(): wait up to this many ms for the buffer to drain; 0 = don't. */
   exitFlushTimeout?: number;
+  /**
+   * JetStream mode: each message is confirmed by its stream's ack (stored) instead of a PONG.
+   * `true` for all defaults; absent = core NATS (fire and forget, confirmed by PING/PONG).
+   */
+  jetstream?: boolean | JetStreamOptions;
   debug?: boolean;
+}
+
+export interface JetStreamOptions {
+  /** Sent as Nats-Expected-Stream: an ack from another stream is an error (err_code 10060). */
+  expectStream?: string;
+  /**
+   * 'auto' (default): a Nats-Msg-Id per message, `<publisher id>-<sequence>`, the same on every
+   * resend, so the stream drops resent copies within its duplicate_window. false: none.
+   */
+  msgId?: 'auto' | false;
+  /** ms without an ack before a message is sent again (same Msg-Id). Default 5000. */
+  ackTimeout?: number;
+  /** Messages sent and not yet acked, at most (Go's PublishAsyncMaxPending default). Default 4000. */
+  maxPendingAcks?: number;
+  /** ms for which 503 no-responders replies (no stream, or no leader yet) are retried before the message is rejected. Default 10000. */
+  noRespondersRetry?: number;
+}
+
+/** JetStream options after validation. */
+export interface ResolvedJetStream {
+  readonly expectStream: string | undefined;
+  readonly msgId: boolean;
+  readonly ackTimeoutMs: number;
+  readonly maxPendingAcks: number;
+  readonly noRespondersRetryMs: number;
 }
 
 export interface ResolvedOptions {
@@ -73,6 +103,8 @@ export interface ResolvedOptions {
   readonly overflow: 'reject' | 'drop-oldest';
   readonly lowWaterMark: number;
   readonly exitFlushTimeout: number;
+  /** undefined: core mode. */
+  readonly jetstream: ResolvedJetStream | undefined;
 }
 
 const MiB = 1024 * 1024;
@@ -115,6 +147,14 @@ export const DEFAULTS = Object.freeze({
   /** 2 s at exit: enough to drain 8 MiB on a live link, short enough not to hold up a dying process. */
   exitFlushTimeout: 2000,
   debug: false,
+  jetstream: Object.freeze({
+    /** Go's ack wait for async publishes is 5 s too: long enough for a loaded server's disk, short enough to heal a lost ack. */
+    ackTimeout: 5000,
+    /** Go's PublishAsyncMaxPending: enough acks in flight to keep a stream busy on a LAN. */
+    maxPendingAcks: 4000,
+    /** Covers an R3 stream's leader election (a few seconds) without hiding a missing stream for long. */
+    noRespondersRetry: 10_000,
+  }),
 });
 
 const KNOWN = new Set<string>([
@@ -147,6 +187,7 @@ const KNOWN = new Set<string>([
   'maxBufferedAge',
   'lowWaterMark',
   'exitFlushTimeout',
+  'jetstream',
 ]);
 
 const NOT_CLONEABLE_HINT: Record<string, string> = {
@@ -306,6 +347,32 @@ export function resolveOptions(input: PublisherOptions | undefined): ResolvedOpt
     overflow: overflow as 'reject' | 'drop-oldest',
     lowWaterMark,
     exitFlushTimeout: int('exitFlushTimeout', o.exitFlushTimeout, DEFAULTS.exitFlushTimeout, 0, 600_000),
+    jetstream: jetstream(o.jetstream),
+  };
+}
+
+const JETSTREAM_KEYS = ['expectStream', 'msgId', 'ackTimeout', 'maxPendingAcks', 'noRespondersRetry'];
+
+function jetstream(v: unknown): ResolvedJetStream | undefined {
+  if (v === undefined || v === false) return undefined;
+  const o: Record<string, unknown> = v === true ? {} : (v as Record<string, unknown>);
+  if (v !== true && (v === null || typeof v !== 'object' || Array.isArray(v))) fail('jetstream', 'true, false or an object', v);
+  for (const [k, val] of Object.entries(o)) {
+    if (!JETSTREAM_KEYS.includes(k)) fail(`jetstream.${k}`, `one of ${JETSTREAM_KEYS.join(', ')}`, val);
+  }
+  const expectStream = o.expectStream;
+  if (expectStream !== undefined && (typeof expectStream !== 'string' || !/^[^\s.*>/\\]+$/.test(expectStream))) {
+    fail('jetstream.expectStream', 'a stream name (no whitespace, `.`, `*`, `>` or slashes)', expectStream);
+  }
+  const msgId = o.msgId ?? 'auto';
+  if (msgId !== 'auto' && msgId !== false) fail('jetstream.msgId', "'auto' or false", msgId);
+  const d = DEFAULTS.jetstream;
+  return {
+    expectStream: expectStream as string | undefined,
+    msgId: msgId === 'auto',
+    ackTimeoutMs: int('jetstream.ackTimeout', o.ackTimeout, d.ackTimeout, 10, 3_600_000),
+    maxPendingAcks: int('jetstream.maxPendingAcks', o.maxPendingAcks, d.maxPendingAcks, 1, 1_000_000),
+    noRespondersRetryMs: int('jetstream.noRespondersRetry', o.noRespondersRetry, d.noRespondersRetry, 0, 3_600_000),
   };
 }
 

@@ -21,6 +21,7 @@ import {
 import { EventHub, type PublisherEvent } from './events.js';
 import { encodeHeaders, type HeadersInit } from './headers.js';
 import { resolveOptions, type PublisherOptions, type ResolvedOptions } from './options.js';
+import { JetStreamFrame, newPublisherId } from './jetstream-frame.js';
 import { REJECT_TOO_LARGE, RingWriter } from './ring-writer.js';
 import {
   CONFIRMED_POS,
@@ -42,7 +43,7 @@ import {
   viewsOf,
   type RingViews,
 } from './shared/layout.js';
-import type { MainMessage, WorkerExit, WorkerMessage, WorkerTask, WorkerTestHooks } from './shared/protocol.js';
+import type { JetStreamWorkerSettings, MainMessage, WorkerExit, WorkerMessage, WorkerTask, WorkerTestHooks } from './shared/protocol.js';
 import type { CloseReport, PublisherStats, PublisherStatus } from './stats.js';
 import { Subject, SubjectCache, encodeText, validateSubject } from './subjects.js';
 import { workerFilename } from './worker-path.js';
@@ -80,6 +81,11 @@ export class Publisher implements AsyncDisposable {
   private readonly firstConnect: Promise<void>;
   private settleFirstConnect: ((e?: Error) => void) | undefined;
   private headersSupported = true;
+  /** JetStream mode's per-publisher frame parts; undefined in core mode. */
+  private readonly jsFrame: JetStreamFrame | undefined;
+  /** The Msg-Id prefix in JetStream mode: Msg-Ids are `<publisherId>-<sequence>`. */
+  readonly publisherId: string | undefined;
+  private readonly serverRejectedBy = new Map<number, number>();
   private lastConnectError: Error | undefined;
   private readonly closedPromise: Promise<void | Error>;
   private resolveClosed!: (v: void | Error) => void;
@@ -132,6 +138,15 @@ export class Publisher implements AsyncDisposable {
     this.port.on('message', (m: WorkerMessage) => this.onWorkerMessage(m));
     // Events must not keep the process alive by themselves; the worker thread decides that.
     this.port.unref();
+    const js = options.jetstream;
+    let jetstream: JetStreamWorkerSettings | undefined;
+    if (js !== undefined) {
+      this.publisherId = newPublisherId();
+      // 8 random characters (62^8 values) keep the inbox, written into every frame, short.
+      const inbox = `_INBOX.${newPublisherId().slice(0, 8)}`;
+      this.jsFrame = new JetStreamFrame({ inbox, publisherId: this.publisherId, msgId: js.msgId, expectStream: js.expectStream });
+      jetstream = { inbox, ackTimeoutMs: js.ackTimeoutMs, maxPendingAcks: js.maxPendingAcks, noRespondersRetryMs: js.noRespondersRetryMs };
+    }
     const task: WorkerTask = {
       ring,
       geometry,
@@ -140,6 +155,7 @@ export class Publisher implements AsyncDisposable {
       waitForConnect: options.waitForConnect,
       port: port2,
       ...(internal?.testHooks === undefined ? {} : { testHooks: internal.testHooks }),
+      ...(jetstream === undefined ? {} : { jetstream }),
     };
     this.task = this.pool.run(task, { transferList: [port2] }) as Promise<WorkerExit>;
     this.task.then(
@@ -195,7 +211,11 @@ export class Publisher implements AsyncDisposable {
     const prefix = this.subjects.resolve(subject);
     const size = payloadSize(payload);
     this.checkMaxPayload(size);
-    return this.writer.tryWrite(prefix, payload, size) || this.refused(size);
+    const js = this.jsFrame;
+    return (
+      (js === undefined ? this.writer.tryWrite(prefix, payload, size) : this.writer.tryWriteJetStream(prefix, payload, size, js)) ||
+      this.refused(size)
+    );
   }
 
   /**
@@ -219,6 +239,11 @@ export class Publisher implements AsyncDisposable {
 
   private tryPublishWith(subject: string, payload: Payload, options: PublishOptions): boolean {
     if (options === null || typeof options !== 'object') throw new InvalidPayloadError('publish options must be an object');
+    if (this.jsFrame !== undefined) {
+      throw new InvalidPayloadError(
+        'publish options (reply, headers) are not supported in JetStream mode: the reply subject and headers carry the ack and the Msg-Id',
+      );
+    }
     validateSubject(subject);
     if (options.reply !== undefined) validateSubject(options.reply, 'reply subject');
     const size = payloadSize(payload);
@@ -410,6 +435,12 @@ export class Publisher implements AsyncDisposable {
       disconnectedMs: s[Stat.DISCONNECTED_TOTAL_MS]! + outageMs,
       status: this.status,
       full: this.full,
+      stored: s[Stat.STORED]!,
+      duplicates: s[Stat.DUPLICATES]!,
+      serverRejected: s[Stat.SERVER_REJECTED]!,
+      serverRejectedByCode: Object.fromEntries(this.serverRejectedBy),
+      ackTimeouts: s[Stat.ACK_TIMEOUTS]!,
+      retries: s[Stat.RETRIES]!,
     };
   }
 
@@ -522,6 +553,20 @@ export class Publisher implements AsyncDisposable {
       case 'disconnect':
         this.hub.push({ type: 'disconnect', server: m.server });
         break;
+      case 'rejected': {
+        // By err_code; a 503 no-responders reply has none, so it counts under 503.
+        const key = m.errCode !== 0 ? m.errCode : m.code;
+        this.serverRejectedBy.set(key, (this.serverRejectedBy.get(key) ?? 0) + m.count);
+        this.hub.push({
+          type: 'rejected',
+          subject: m.subject,
+          code: m.code,
+          errCode: m.errCode,
+          description: m.description,
+          count: m.count,
+        });
+        break;
+      }
       case 'drain':
         this.hub.push({ type: 'drain' });
         break;

@@ -27,6 +27,7 @@ import {
   stampIndex,
   type RingViews,
 } from './shared/layout.js';
+import type { JetStreamFrame } from './jetstream-frame.js';
 import type { Prefix } from './subjects.js';
 
 /** `rejection` value for a frame larger than the whole byte limit. */
@@ -158,6 +159,46 @@ export class RingWriter {
     b[o++] = LF;
     // writePayload() by hand: V8 does not inline the call here, and it cost 6-25 ns at 16 B
     // (scripts/compare-publish-cost.mjs).
+    if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
+    else if (size <= SMALL_PAYLOAD) {
+      const p = payload;
+      let i = 0;
+      for (; i + 4 <= size; i += 4) dv.setInt32(o + i, p[i]! | (p[i + 1]! << 8) | (p[i + 2]! << 16) | (p[i + 3]! << 24), true);
+      for (; i < size; i++) b[o + i] = p[i]!;
+    } else b.set(payload, o);
+    b[o + size] = CR;
+    b[o + size + 1] = LF;
+    this.commit(off, frame, size);
+    return true;
+  }
+
+  /**
+   * JetStream mode: writes `HPUB <subject> <inbox>.<seq> ...` (see jetstream-frame.ts) as one
+   * frame, where seq is this message's number (messages accepted before it), so the worker finds
+   * the frame an ack is for. Same reserve/commit path and payload copy as tryWrite(); the frame is
+   * always longer than MIN_FRAME_BYTES.
+   */
+  tryWriteJetStream(prefix: Prefix, payload: Uint8Array | string, size: number, js: JetStreamFrame): boolean {
+    let frame = js.prepare(prefix.bytes, this.acceptedMessages, size);
+    let off = this.writeOff;
+    let pad = 0;
+    let spaces = 0;
+    if (size >= ALIGN_FROM && typeof payload !== 'string') {
+      if (off !== 0 && frame + 7 > this.capacity - off) {
+        pad = this.capacity - off;
+        off = 0;
+      }
+      // As in tryWrite: separator spaces on the control line align the payload with its source mod 8.
+      spaces = (payload.byteOffset - (off + frame - size - 2)) & 7;
+      frame += spaces;
+    } else if (frame > this.capacity - off) {
+      pad = this.capacity - off;
+      off = 0;
+    }
+    if (!this.reserve(frame, pad)) return false;
+    const b = this.bytes;
+    const dv = this.view;
+    const o = js.writeHead(b, dv, off, prefix, spaces);
     if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
     else if (size <= SMALL_PAYLOAD) {
       const p = payload;

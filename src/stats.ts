@@ -45,6 +45,18 @@ export interface PublisherStats {
   readonly disconnectedMs: number;
   readonly status: PublisherStatus;
   readonly full: boolean;
+  /** JetStream mode (0 in core mode): messages a stream acked, counted once each as they are released; equal to `sent`. */
+  readonly stored: number;
+  /** JetStream mode: acks that said duplicate (the stream had the Msg-Id already: an earlier copy was stored). */
+  readonly duplicates: number;
+  /** JetStream mode: messages the stream refused (error acks; 503 no responders after the retry bound), released. */
+  readonly serverRejected: number;
+  /** serverRejected by JetStream err_code (10077 maximum messages exceeded, 10060 wrong expected stream, ...); 503 for no responders. As reported by `rejected` events. */
+  readonly serverRejectedByCode: Readonly<Record<number, number>>;
+  /** JetStream mode: messages sent again because no ack came within ackTimeout. */
+  readonly ackTimeouts: number;
+  /** JetStream mode: sends again of one message (after ackTimeout or a 503), not counting resends after a reconnect (`resent`). */
+  readonly retries: number;
 }
 
 export interface CloseReport {

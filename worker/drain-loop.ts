@@ -5,8 +5,8 @@
  */
 import { State, STATE, Stat, WORKER_IDLE, WRITE_POS } from '../src/shared/layout.js';
 import type { DrainSettings } from '../src/shared/protocol.js';
+import { Admit, type Confirmation, type ConfirmationHooks } from './confirmation.js';
 import type { NatsWire } from './nats-wire.js';
-import { PongConfirmation } from './pong-confirmation.js';
 import type { RingReader } from './ring-reader.js';
 
 /** A pass hands over at most this much before yielding, so PONGs and timers get a turn. */
@@ -30,8 +30,8 @@ export interface DrainHooks {
 export class DrainLoop {
   private wire: NatsWire | undefined;
   private connection: object | undefined;
-  /** What confirms handed-over records, answers flushes and kills a socket whose PONGs are overdue. */
-  readonly confirmation: PongConfirmation;
+  /** What confirms handed-over records and answers flushes (PONGs in core mode, acks in JetStream mode). */
+  readonly confirmation: Confirmation;
   private scheduled: 'no' | 'soon' | 'now' = 'no';
   private linger: NodeJS.Timeout | undefined;
   private sleeping = false;
@@ -43,26 +43,23 @@ export class DrainLoop {
     private readonly settings: DrainSettings,
     private readonly hooks: DrainHooks,
     maxPayload: number,
-    /** pingInterval x maxPingOut. */
-    livenessDeadlineMs: number,
+    /** Builds the confirmation rule, given the hooks it calls back into this loop with. */
+    confirmationRule: (hooks: ConfirmationHooks) => Confirmation,
   ) {
     this.maxPayload = maxPayload;
-    this.confirmation = new PongConfirmation(
-      ring,
-      {
-        onRelease: () => {
-          this.reopenIfRoom();
-          this.hooks.onConfirm();
-          this.kick();
-        },
-        onFlushed: (id, expired, oversize) => this.hooks.onFlushed(id, expired, oversize),
+    this.confirmation = confirmationRule({
+      onRelease: () => {
+        this.reopenIfRoom();
+        this.hooks.onConfirm();
+        this.kick();
       },
-      livenessDeadlineMs,
-    );
+      onFlushed: (id, expired, oversize) => this.hooks.onFlushed(id, expired, oversize),
+    });
   }
 
   attach(wire: NatsWire): void {
     this.wire = wire;
+    this.confirmation.attach(wire);
     this.kick();
   }
 
@@ -76,9 +73,9 @@ export class DrainLoop {
     return this.confirmation.idle;
   }
 
-  /** The worker's clock tick: the liveness deadline. */
+  /** The worker's clock tick: the confirmation rule's deadlines. */
   tick(now: number): void {
-    if (this.wire?.ready === true) this.confirmation.checkDeadline(this.wire, now);
+    if (this.wire?.ready === true) this.confirmation.tick(this.wire, now);
   }
 
   /** Test hook: a pass while the caller already holds RING_LOCK. */
@@ -136,6 +133,8 @@ export class DrainLoop {
       ring.rewind();
     }
     const stats = ring.stats;
+    const confirmation = this.confirmation;
+    confirmation.beginPass();
     const end = ring.written();
     if (((end - ring.sentPos) | 0) < 0) {
       this.lingerThenPass(); // released past the published end: its publication is on its way
@@ -151,6 +150,8 @@ export class DrainLoop {
     let runStart = ring.sentOff;
     let runBytes = 0;
     let runMessages = 0;
+    /** The rule stopped the pass (no room for more unconfirmed messages): it kicks when there is. */
+    let held = false;
     const flushRun = (): void => {
       if (runBytes === 0) return;
       wire.write(ring.view(runStart, runBytes));
@@ -168,16 +169,22 @@ export class DrainLoop {
       // released with this pass's PONG and counted.
       // The oversize event is raised the first time a frame is seen, not again when resent.
       let skip = 0;
+      const admitted = len < 0 ? Admit.SEND : confirmation.admit(ring.sentOff, len);
+      if (admitted === Admit.STOP) {
+        held = true;
+        break;
+      }
       if (len < 0) skip = -len;
+      else if (admitted === Admit.SKIP) skip = len;
       else if (maxAge > 0 && ((now - ring.stamp(ring.sentOff)) | 0) > maxAge) {
         skip = len;
         expired++;
-        this.confirmation.skipped(ring.sentPos, 'expired');
+        confirmation.skipped(ring.sentPos, 'expired', ring.isResend());
       } else if (len > this.maxPayload) {
         const size = this.payloadSize(ring.sentOff, len);
         if (size > this.maxPayload) {
           if (!ring.isResend()) this.hooks.onOversize(size, this.maxPayload);
-          this.confirmation.skipped(ring.sentPos, 'oversize');
+          confirmation.skipped(ring.sentPos, 'oversize', ring.isResend());
           skip = len;
           oversize++;
         }
@@ -204,8 +211,8 @@ export class DrainLoop {
     if (messages > 0 || oversize > 0 || expired > 0) ring.publishSent();
     this.confirmation.afterPass(wire, { messages, bytes: passBytes, oversize, expired });
     if (ring.sentPos !== ring.written()) {
-      // More to send: go on after I/O, unless the in-flight budget waits for a PONG (which kicks).
-      if (this.settings.maxInFlightBytes - ring.inFlightBytes() > 0) this.kick();
+      // More to send: go on after I/O, unless the in-flight budget or the rule waits for confirmations (which kick).
+      if (!held && this.settings.maxInFlightBytes - ring.inFlightBytes() > 0) this.kick();
     } else if (passBytes > 0) {
       this.lingerThenPass();
     } else if (!this.confirmation.waiting) {

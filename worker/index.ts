@@ -21,8 +21,10 @@ import {
 } from '../src/shared/layout.js';
 import type { MainMessage, SerializedError, WorkerExit, WorkerMessage, WorkerTask } from '../src/shared/protocol.js';
 import { natsOptions } from './connect-options.js';
+import { AckConfirmation } from './ack-confirmation.js';
 import { DrainLoop } from './drain-loop.js';
 import { NatsWire } from './nats-wire.js';
+import { PongConfirmation } from './pong-confirmation.js';
 import { RingReader } from './ring-reader.js';
 
 export default async function runPublisherWorker(task: WorkerTask): Promise<WorkerExit> {
@@ -55,7 +57,12 @@ class PublisherWorker {
         onFlushed: (id, expired, oversize) => this.post({ type: 'flushed', id, expired, oversize }),
       },
       DEFAULT_MAX_PAYLOAD,
-      task.connection.pingInterval * task.connection.maxPingOut,
+      (hooks) => {
+        const deadline = task.connection.pingInterval * task.connection.maxPingOut;
+        const js = task.jetstream;
+        if (js === undefined) return new PongConfirmation(this.ring, hooks, deadline);
+        return new AckConfirmation(this.ring, hooks, js, deadline, (e) => this.post({ type: 'rejected', ...e }));
+      },
     );
   }
 

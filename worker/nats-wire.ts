@@ -31,8 +31,15 @@ export function checkInternals(nc: NatsConnection): string[] {
   return missing;
 }
 
+/** The parts of a received message nats.js keeps undecoded (MsgImpl's `_msg` and `_rdata`). */
+interface MsgInternals {
+  _msg: { subject: Uint8Array; hdr: number };
+  _rdata: Uint8Array | undefined;
+}
+
 export class NatsWire {
   private readonly protocol: ProtocolInternals;
+  private readonly nc: NatsConnection;
 
   /** @throws {Error} when the `nats` package no longer has the internals this relies on */
   constructor(nc: NatsConnection) {
@@ -41,6 +48,21 @@ export class NatsWire {
       throw new Error(`nats-offload needs nats@${NATS_VERSION_CHECKED} internals that this nats package lacks: ${missing.join(', ')}`);
     }
     this.protocol = (nc as unknown as { protocol: ProtocolInternals }).protocol;
+    this.nc = nc;
+  }
+
+  /**
+   * Subscribes with a callback that gets the raw subject bytes, the message as received (headers,
+   * then body) and the header length (-1: none): no string decoding or header parsing per message.
+   */
+  subscribeRaw(subject: string, onMessage: (subject: Uint8Array, raw: Uint8Array, hdrLen: number) => void): void {
+    const empty = new Uint8Array(0);
+    this.nc.subscribe(subject, {
+      callback: (_err, m) => {
+        const i = m as unknown as MsgInternals;
+        onMessage(i._msg.subject, i._rdata ?? empty, i._msg.hdr);
+      },
+    });
   }
 
   /**

@@ -6,16 +6,9 @@
  * unanswered for pingInterval x maxPingOut kills the socket, whatever the nats package is waiting for.
  */
 import { Stat } from '../src/shared/layout.js';
+import { Admit, type Confirmation, type ConfirmationHooks, type PassCounts } from './confirmation.js';
 import type { NatsWire } from './nats-wire.js';
 import type { RingReader } from './ring-reader.js';
-
-/** What a pass handed over or skipped, since the last PING. */
-export interface PassCounts {
-  messages: number;
-  bytes: number;
-  oversize: number;
-  expired: number;
-}
 
 interface InFlight extends PassCounts {
   /** Ring position (and its offset) right after the last frame handed over before this PING. */
@@ -46,16 +39,10 @@ interface WaitingFlush {
   ping: InFlight | undefined;
 }
 
-export interface ConfirmationHooks {
-  /** Space was released (reopen a full state, wake close, hand over more). */
-  onRelease(): void;
-  onFlushed(id: number, expired: number, oversize: number): void;
-}
-
 /** While a PING is out, the next is sent only once this much more has been handed over. */
 const PING_EVERY_BYTES = 1024 * 1024;
 
-export class PongConfirmation {
+export class PongConfirmation implements Confirmation {
   private readonly inFlight: InFlight[] = [];
   private unpinged: PassCounts = noneYet();
   private unpingedSkips: Skips = NO_SKIPS;
@@ -111,9 +98,18 @@ export class PongConfirmation {
    * A message at `pos` was skipped instead of sent. The flushes waiting when the PONG of this pass
    * releases it count it then (if a reconnect comes first, it is seen again, or main releases it).
    */
-  skipped(pos: number, why: 'expired' | 'oversize'): void {
+  skipped(pos: number, why: 'expired' | 'oversize', _resend: boolean): void {
     if (this.unpingedSkips === NO_SKIPS) this.unpingedSkips = { expired: [], oversize: [] };
     this.unpingedSkips[why].push(pos);
+  }
+
+  attach(): void {}
+
+  beginPass(): void {}
+
+  /** Every record is sent; the in-flight byte budget is the loop's. */
+  admit(): number {
+    return Admit.SEND;
   }
 
   /** After a pass: adds what it handed over, and sends a PING when one is due or a flush needs one. */
@@ -233,7 +229,7 @@ export class PongConfirmation {
    * check waits for its socket's write queue before closing it, which never drains when the peer
    * stops reading; so the socket is destroyed here and nats.js reconnects as after any drop.
    */
-  checkDeadline(wire: NatsWire | undefined, now: number): void {
+  tick(wire: NatsWire | undefined, now: number): void {
     const oldest = this.inFlight.find((e) => !e.done && e.connection === this.connection);
     if (wire === undefined || oldest === undefined || now - oldest.sentAt <= this.deadlineMs) return;
     if (this.killed === this.connection) return;

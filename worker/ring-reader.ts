@@ -58,8 +58,13 @@ export class RingReader {
 
   /** Length of the frame at the sent position, or minus the length of the padding there. */
   frameAtSent(): number {
-    const len = frameLengthAt(this.views, this.sentOff);
-    return this.lengths[lengthIndex(this.sentOff)] === PAD_FRAME ? -len : len;
+    return this.frameAt(this.sentOff);
+  }
+
+  /** Length of the frame at offset `off`, or minus the length of the padding there. */
+  frameAt(off: number): number {
+    const len = frameLengthAt(this.views, off);
+    return this.lengths[lengthIndex(off)] === PAD_FRAME ? -len : len;
   }
 
   /** Coarse-clock time the frame at offset `off` was committed at (the producer stamps it). */

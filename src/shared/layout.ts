@@ -149,6 +149,14 @@ export const Stat = {
   EPOCH_MS: 16,
   /** Flushes the worker is holding (a gauge): cancelled ones must not pile up. */
   FLUSHES_WAITING: 17,
+  /** JetStream mode, counted when released: messages a stream acked (stored), and those it refused. */
+  STORED: 18,
+  SERVER_REJECTED: 19,
+  /** JetStream mode: acks that said duplicate (an earlier copy was stored). */
+  DUPLICATES: 20,
+  /** JetStream mode: messages sent again after ackTimeout, and every send again (timeouts, 503 retries). */
+  ACK_TIMEOUTS: 21,
+  RETRIES: 22,
 } as const;
 export const STATS_SLOTS = 32;
 export const STATS_BYTES = STATS_SLOTS * 8;

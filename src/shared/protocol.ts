@@ -63,6 +63,17 @@ export interface WorkerTask {
   readonly waitForConnect: boolean;
   readonly port: MessagePort;
   readonly testHooks?: WorkerTestHooks;
+  /** JetStream mode; absent in core mode. */
+  readonly jetstream?: JetStreamWorkerSettings;
+}
+
+/** What the worker needs of JetStream mode (the frames themselves are built on the main thread). */
+export interface JetStreamWorkerSettings {
+  /** Acks come back on `<inbox>.<seq>`; the worker subscribes to `<inbox>.*`. */
+  readonly inbox: string;
+  readonly ackTimeoutMs: number;
+  readonly maxPendingAcks: number;
+  readonly noRespondersRetryMs: number;
 }
 
 /** Test-only: force interleavings that timing alone would hit only rarely. */
@@ -90,7 +101,16 @@ export type WorkerMessage =
    */
   | { readonly type: 'flushed'; readonly id: number; readonly expired: number; readonly oversize: number }
   /** Not connected, and the oldest buffered message is older than maxBufferedAge: main releases it. */
-  | { readonly type: 'expired' };
+  | { readonly type: 'expired' }
+  /** JetStream mode: the stream refused `count` messages on `subject` with this error (coalesced). */
+  | {
+      readonly type: 'rejected';
+      readonly subject: string;
+      readonly code: number;
+      readonly errCode: number;
+      readonly description: string;
+      readonly count: number;
+    };
 
 export type MainMessage =
   | { readonly type: 'flush'; readonly id: number; readonly position: number }

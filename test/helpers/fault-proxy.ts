@@ -48,6 +48,11 @@ export interface FaultProxy {
    */
   stall(): void;
   /**
+   * Stops forwarding server → client only (replies, acks, PONGs are held, not dropped) on live and
+   * new connections, until allow(); the client's bytes still reach the server.
+   */
+  stallDown(): void;
+  /**
    * Limits the client → server rate of the whole proxy (shared by all connections);
    * `null` removes the limit.
    * @throws RangeError when `bytesPerSecond` is not a positive finite number or null.
@@ -95,6 +100,7 @@ class ProxyServer implements FaultProxy {
   bytesUp = 0;
   bytesDown = 0;
   stalled = false;
+  stalledDown = false;
 
   private readonly server: Server;
   private readonly pairs = new Set<Pair>();
@@ -150,11 +156,16 @@ class ProxyServer implements FaultProxy {
   allow(): void {
     this.refuseUntil = 0;
     this.stalled = false;
+    this.stalledDown = false;
     this.pumpAll();
   }
 
   stall(): void {
     this.stalled = true;
+  }
+
+  stallDown(): void {
+    this.stalledDown = true;
   }
 
   throttle(bytesPerSecond: number | null): void {
@@ -307,7 +318,8 @@ class Flow {
   pump(): void {
     if (this.pair.done || this.dest.destroyed) return;
     const proxy = this.pair.proxy;
-    while (!proxy.stalled && !this.awaitingDrain) {
+    const stalled = proxy.stalled || (this.direction === 'down' && proxy.stalledDown);
+    while (!stalled && !this.awaitingDrain) {
       const chunk = this.held[0];
       if (chunk === undefined) break;
       const size = this.direction === 'up' ? proxy.takeUpBudget(chunk.length) : chunk.length;
@@ -321,7 +333,7 @@ class Flow {
       else proxy.bytesDown += size;
       if (!this.dest.write(size < chunk.length ? chunk.subarray(0, size) : chunk)) this.awaitingDrain = true;
     }
-    if (this.held.length === 0 && this.sourceEnded && !proxy.stalled) {
+    if (this.held.length === 0 && this.sourceEnded && !stalled) {
       this.pair.finish(this);
       return;
     }

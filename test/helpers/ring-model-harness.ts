@@ -37,6 +37,7 @@ import {
 import type { DrainSettings } from '../../src/shared/protocol.js';
 import { SubjectCache, encodeText, type Prefix } from '../../src/subjects.js';
 import { DrainLoop } from '../../worker/drain-loop.js';
+import { PongConfirmation } from '../../worker/pong-confirmation.js';
 import type { NatsWire } from '../../worker/nats-wire.js';
 import { RingReader } from '../../worker/ring-reader.js';
 import { HEADERS, REPLIES, SUBJECTS, type Command, type ModelConfig, type MsgSpec } from './ring-model-commands.js';
@@ -231,7 +232,7 @@ export class RingHarness {
         onFlushed: (id, expired, oversize) => this.answered.push({ id, expired, oversize }),
       },
       config.maxPayload,
-      LIVENESS_MS,
+      (hooks) => new PongConfirmation(this.reader, hooks, LIVENESS_MS),
     );
     this.wire = new FakeWire(this, config.maxPayload);
     this.model = new RingModel(

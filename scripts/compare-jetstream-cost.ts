@@ -1,0 +1,96 @@
+/**
+ * Main-thread publish cost, JetStream-mode frames against core frames, measured on the ring writer
+ * alone (no worker thread: on a busy 2-core machine a worker parsing acks competes with the timed
+ * thread and swamps the difference). After each batch the ring is released as the worker would.
+ * Paired rounds, sides alternating; prints ns per write (median, and range) and the ratio.
+ *   npm run build && node dist/scripts/compare-jetstream-cost.js
+ */
+import { JetStreamFrame, newPublisherId } from '../src/jetstream-frame.js';
+import { RingWriter } from '../src/ring-writer.js';
+import {
+  CONFIRMED_OFF,
+  CONFIRMED_POS,
+  CONNECTION,
+  Connection,
+  RELEASED_MSGS,
+  allocateRing,
+  geometryFor,
+  viewsOf,
+} from '../src/shared/layout.js';
+import { SubjectCache } from '../src/subjects.js';
+
+const BUFFER = 8 * 1024 * 1024;
+const ROUNDS = Number(process.env['ROUNDS'] ?? 30);
+
+function writer(): RingWriter {
+  const g = geometryFor(BUFFER);
+  const views = viewsOf(allocateRing(g), g);
+  views.control[CONNECTION] = Connection.CONNECTED;
+  return new RingWriter(views, {
+    bytes: BUFFER,
+    messages: 0,
+    lowWaterBytes: BUFFER / 2,
+    lowWaterMessages: Number.MAX_SAFE_INTEGER,
+    dropOldest: false,
+    maxAgeMs: 0,
+    refuseWhileDisconnected: false,
+  });
+}
+
+/** Releases everything written, as the worker does once it is confirmed. */
+function release(w: RingWriter, control: Int32Array): void {
+  const internals = w as unknown as { writeOff: number };
+  control[RELEASED_MSGS] = w.acceptedMessages | 0;
+  control[CONFIRMED_OFF] = internals.writeOff;
+  Atomics.store(control, CONFIRMED_POS, w.position | 0);
+}
+
+const core = writer();
+const js = writer();
+const coreControl = (core as unknown as { control: Int32Array }).control;
+const jsControl = (js as unknown as { control: Int32Array }).control;
+const frame = new JetStreamFrame({ inbox: `_INBOX.${newPublisherId()}`, publisherId: newPublisherId(), msgId: true });
+const subjects = new SubjectCache();
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+console.log(`ns per write, median of ${ROUNDS} paired rounds (range); ring writer only, no worker`);
+for (const size of [16, 128, 1024]) {
+  const payload = new Uint8Array(size).fill(120);
+  const batch = Math.floor(BUFFER / 2 / (size + 120));
+  const timeCore = (): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++) if (!core.tryWrite(subjects.prefix('telemetry.cpu'), payload, size)) throw new Error('core: full');
+    const ns = Number(process.hrtime.bigint() - t0) / batch;
+    release(core, coreControl);
+    return ns;
+  };
+  const timeJs = (): number => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < batch; i++)
+      if (!js.tryWriteJetStream(subjects.prefix('telemetry.cpu'), payload, size, frame)) throw new Error('js: full');
+    const ns = Number(process.hrtime.bigint() - t0) / batch;
+    release(js, jsControl);
+    return ns;
+  };
+  for (let i = 0; i < 3; i++) {
+    timeCore();
+    timeJs();
+  }
+  const c: number[] = [];
+  const j: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    if (r % 2 === 0) {
+      c.push(timeCore());
+      j.push(timeJs());
+    } else {
+      j.push(timeJs());
+      c.push(timeCore());
+    }
+  }
+  const ratios = j.map((v, i) => v / c[i]!);
+  console.log(
+    `${String(size).padStart(5)} B: core ${median(c).toFixed(1)} ns (${Math.min(...c).toFixed(1)}–${Math.max(...c).toFixed(1)}), ` +
+      `JetStream ${median(j).toFixed(1)} ns (${Math.min(...j).toFixed(1)}–${Math.max(...j).toFixed(1)}), ` +
+      `ratio ${median(ratios).toFixed(2)}x (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`,
+  );
+}

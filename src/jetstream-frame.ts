@@ -1,0 +1,220 @@
+/**
+ * The frame of a JetStream publish, written straight into the ring:
+ *
+ *   HPUB <subject> <inbox>.<seq> <hdr> <total>\r\nNATS/1.0\r\nNats-Msg-Id: <publisherId>-<seq>\r\n
+ *   [Nats-Expected-Stream: <name>\r\n]\r\n<payload>\r\n
+ *
+ * Everything but the numbers is encoded once per publisher (the `PUB <subject> ` prefix comes
+ * from the subject cache, preceded by one `H`), as little-endian words. The sequence has a fixed
+ * width (zero-padded to SEQ_WIDTH digits, 4 more each time it outgrows them), so the header length is constant
+ * and the sequence is part of those words: moving on by one rewrites a word or two, and the
+ * payload's size is the only number written per message.
+ */
+import type { Prefix } from './subjects.js';
+
+/** Publisher ids are this long: `NATS/1.0\r\nNats-Msg-Id: ` (23) + id + `-` is 36 bytes, whole words. */
+export const PUBLISHER_ID_LENGTH = 12;
+/** Digits of the sequence (zero-padded): a multiple of 4, so it fills whole words; 4 more past 10^8. */
+export const SEQ_WIDTH = 8;
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+const H = 72;
+const SPACE = 32;
+const CR = 13;
+const LF = 10;
+const ZERO = 48;
+const NINE = 57;
+
+export interface JetStreamFrameSpec {
+  /** The ack inbox; replies go to `<inbox>.<seq>`. */
+  readonly inbox: string;
+  /** `PUBLISHER_ID_LENGTH` characters; Msg-Ids are `<publisherId>-<seq>`. */
+  readonly publisherId: string;
+  /** Send a Nats-Msg-Id (deduplication); false sends none. */
+  readonly msgId: boolean;
+  /** Sent as Nats-Expected-Stream when set. */
+  readonly expectStream?: string | undefined;
+}
+
+/** A random publisher id of PUBLISHER_ID_LENGTH letters and digits. */
+export function newPublisherId(): string {
+  let id = '';
+  for (let i = 0; i < PUBLISHER_ID_LENGTH; i++) id += ID_ALPHABET[Math.floor(Math.random() * ID_ALPHABET.length)];
+  return id;
+}
+
+/** The sequence as zero-padded text of `width` digits (what goes on the wire). */
+export function seqText(seq: number, width = widthFor(seq)): string {
+  return String(seq).padStart(width, '0');
+}
+
+/** SEQ_WIDTH, or the next multiple of 4 digits that holds `seq`. */
+export function widthFor(seq: number): number {
+  const d = String(seq).length;
+  return d <= SEQ_WIDTH ? SEQ_WIDTH : (d + 3) & ~3;
+}
+
+/** Bytes as whole little-endian words plus the bytes after the last whole word. */
+class Part {
+  readonly words: Int32Array;
+  readonly tail: Uint8Array;
+  readonly bytes: number;
+  constructor(utf8: Uint8Array) {
+    this.bytes = utf8.length;
+    const whole = utf8.length & ~3;
+    const view = new DataView(utf8.buffer, utf8.byteOffset, utf8.byteLength);
+    this.words = new Int32Array(whole / 4);
+    for (let i = 0; i < this.words.length; i++) this.words[i] = view.getInt32(i * 4, true);
+    this.tail = utf8.slice(whole);
+  }
+}
+
+const encoder = new TextEncoder();
+
+export class JetStreamFrame {
+  /**
+   * `<spaces><inbox>.<seq> <hdr> `: leading spaces (legal separators) put the sequence on whole
+   * words; the header length is constant, so it is part of this too.
+   */
+  private reply!: Part;
+  /** Index of the sequence's first word in reply.words (and in header.words with Msg-Ids). */
+  private replySeqWord = 0;
+  /** `NATS/1.0\r\nNats-Msg-Id: <publisherId>-<seq>\r\n[expect]\r\n`, or without the Msg-Id line. */
+  private header!: Part;
+  private headerSeqWord = 0;
+  private width = 0;
+  /** The sequence the words hold now, and its digits. */
+  private seq = 0;
+  private readonly digits = new Uint8Array(32);
+  private readonly digitView = new DataView(this.digits.buffer);
+  /** Of the message prepared last: total (header + payload) and the frame without extra spaces. */
+  private total = 0;
+  private frame = 0;
+
+  /** @throws {RangeError} a publisher id of the wrong length or alphabet */
+  constructor(private readonly spec: JetStreamFrameSpec) {
+    if (spec.publisherId.length !== PUBLISHER_ID_LENGTH || /[^A-Za-z0-9]/.test(spec.publisherId)) {
+      throw new RangeError(`publisherId must be ${PUBLISHER_ID_LENGTH} letters or digits, got ${JSON.stringify(spec.publisherId)}`);
+    }
+    this.setSeq(0);
+  }
+
+  /** Header bytes (constant while the sequence fits its width). */
+  get headerBytes(): number {
+    return this.header.bytes;
+  }
+
+  /**
+   * Prepares the frame of message `seq` with a payload of `size` bytes under a subject prefix
+   * (`PUB <subject> `, padded) of `prefixBytes`, and returns its length (plus any extra spaces the
+   * caller adds). The next sequence is the cached one moved on by one: no digits computed.
+   */
+  prepare(prefixBytes: number, seq: number, size: number): number {
+    if (seq !== this.seq) this.setSeq(seq);
+    const hdr = this.header.bytes;
+    const total = hdr + size;
+    this.total = total;
+    this.frame = 1 + prefixBytes + this.reply.bytes + smallDigits(total) + 2 + total + 2;
+    return this.frame;
+  }
+
+  /**
+   * Writes everything before the payload of the message prepared last at `o` (into `b`, with `dv`
+   * a DataView over the same bytes) and returns where the payload goes; `spaces` extra spaces go
+   * before the total length (to align the payload for the copy). The caller writes the payload
+   * and the closing CRLF; the sequence moves on by one.
+   */
+  writeHead(b: Uint8Array, dv: DataView, o: number, prefix: Prefix, spaces: number): number {
+    b[o++] = H;
+    const pw = prefix.words;
+    for (let i = 0, n = prefix.bytes >> 2; i < n; i++, o += 4) dv.setInt32(o, pw[i]!, true);
+    o = writePart(b, dv, o, this.reply);
+    for (let i = 0; i < spaces; i++) b[o++] = SPACE;
+    o = writeDecimal(b, o, this.total, smallDigits(this.total));
+    b[o++] = CR;
+    b[o++] = LF;
+    o = writePart(b, dv, o, this.header);
+    this.nextSeq();
+    return o;
+  }
+
+  /** Rebuilds the parts for `seq` (at start, after a refused write's retry with another seq, or a wider width). */
+  private setSeq(seq: number): void {
+    const width = widthFor(seq);
+    if (width !== this.width) {
+      this.width = width;
+      const spec = this.spec;
+      const open = encoder.encode(spec.msgId ? `NATS/1.0\r\nNats-Msg-Id: ${spec.publisherId}-` : 'NATS/1.0\r\n');
+      const close = encoder.encode(
+        `${spec.msgId ? '\r\n' : ''}${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}\r\n`,
+      );
+      const header = new Uint8Array(open.length + (spec.msgId ? width : 0) + close.length);
+      header.set(open, 0);
+      header.set(close, header.length - close.length);
+      this.header = new Part(header);
+      this.headerSeqWord = spec.msgId ? open.length / 4 : 0; // 36 bytes with a Msg-Id (PUBLISHER_ID_LENGTH makes it so)
+      const reply = encoder.encode(`${spec.inbox}.`);
+      const after = encoder.encode(` ${header.length} `);
+      const lead = (4 - ((reply.length + width) & 3)) & 3;
+      const replyBytes = new Uint8Array(lead + reply.length + width + after.length).fill(SPACE);
+      replyBytes.set(reply, lead);
+      replyBytes.set(after, lead + reply.length + width);
+      this.reply = new Part(replyBytes);
+      this.replySeqWord = (lead + reply.length) / 4;
+    }
+    this.seq = seq;
+    const text = seqText(seq, width);
+    for (let i = 0; i < width; i++) this.digits[i] = text.charCodeAt(i);
+    this.storeSeqWords(0);
+  }
+
+  /** Copies the digits' words from word `from` on into the reply and header words. */
+  private storeSeqWords(from: number): void {
+    const n = this.width >> 2;
+    const rw = this.reply.words;
+    const hw = this.header.words;
+    const withMsgId = this.spec.msgId;
+    for (let k = from; k < n; k++) {
+      const w = this.digitView.getInt32(k * 4, true);
+      rw[this.replySeqWord + k] = w;
+      if (withMsgId) hw[this.headerSeqWord + k] = w;
+    }
+  }
+
+  /** seq + 1 on the cached digits: a carry through trailing nines; only the words it touched are rewritten. */
+  private nextSeq(): void {
+    const d = this.digits;
+    let i = this.width - 1;
+    while (i >= 0 && d[i] === NINE) d[i--] = ZERO;
+    this.seq++;
+    if (i < 0)
+      this.setSeq(this.seq); // all nines: one more word of digits
+    else {
+      d[i]!++;
+      this.storeSeqWords(i >> 2);
+    }
+  }
+}
+
+function writePart(b: Uint8Array, dv: DataView, o: number, part: Part): number {
+  const w = part.words;
+  for (let i = 0; i < w.length; i++, o += 4) dv.setInt32(o, w[i]!, true);
+  const t = part.tail;
+  for (let i = 0; i < t.length; i++) b[o++] = t[i]!;
+  return o;
+}
+
+/** Decimal digits of a non-negative integer below 10^8 (header and total lengths), without a loop. */
+function smallDigits(n: number): number {
+  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : 8;
+}
+
+function writeDecimal(b: Uint8Array, o: number, n: number, nDigits: number): number {
+  const end = o + nDigits;
+  let i = end;
+  do {
+    b[--i] = ZERO + (n % 10);
+    n = (n / 10) | 0;
+  } while (n !== 0);
+  return end;
+}

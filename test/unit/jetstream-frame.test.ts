@@ -1,0 +1,107 @@
+/**
+ * The JetStream frame encoder against a reference built as a plain string, for many subjects,
+ * sequences (across digit boundaries and past 2^32) and payload sizes, at unaligned offsets.
+ */
+import { describe, expect, it } from 'vitest';
+import { JetStreamFrame, PUBLISHER_ID_LENGTH, newPublisherId, seqText, type JetStreamFrameSpec } from '../../src/jetstream-frame.js';
+import { Subject } from '../../src/subjects.js';
+
+/** The frame as a plain string; the sequence zero-padded to 8 digits (a multiple of 4 past 10^8). */
+function reference(spec: JetStreamFrameSpec, subject: string, n: number, payload: string, spaces: number): string {
+  const seq = String(n).padStart(String(n).length <= 8 ? 8 : (String(n).length + 3) & ~3, '0');
+  let hdr = 'NATS/1.0\r\n';
+  if (spec.msgId) hdr += `Nats-Msg-Id: ${spec.publisherId}-${seq}\r\n`;
+  if (spec.expectStream !== undefined) hdr += `Nats-Expected-Stream: ${spec.expectStream}\r\n`;
+  hdr += '\r\n';
+  const h = Buffer.byteLength(hdr);
+  return `HPUB ${subject} ${spec.inbox}.${seq} ${' '.repeat(spaces)}${h} ${h + Buffer.byteLength(payload)}\r\n${hdr}${payload}\r\n`;
+}
+
+/** The encoder's frame with the payload appended, with runs of separator spaces collapsed as the server reads them. */
+function encode(
+  frame: JetStreamFrame,
+  subject: Subject,
+  seq: number,
+  payload: string,
+  spaces: number,
+  at: number,
+): { text: string; length: number } {
+  const size = Buffer.byteLength(payload);
+  const length = frame.prepare(subject.bytes, seq, size) + spaces;
+  const b = new Uint8Array(at + length + 8).fill(0xee);
+  const dv = new DataView(b.buffer);
+  let o = frame.writeHead(b, dv, at, subject, spaces);
+  o += Buffer.from(b.buffer).write(payload, o);
+  b[o++] = 13;
+  b[o++] = 10;
+  expect(o - at).toBe(length);
+  expect(b[at - 1] ?? 0xee).toBe(0xee); // nothing written outside the frame
+  expect(b[o]).toBe(0xee);
+  return { text: Buffer.from(b.subarray(at, o)).toString('utf8'), length };
+}
+
+/** The control line's fields as the server splits them (any run of spaces separates). */
+function normalise(frame: string): string {
+  const eol = frame.indexOf('\r\n');
+  return frame.slice(0, eol).split(/ +/).join(' ') + frame.slice(eol);
+}
+
+describe('JetStreamFrame', () => {
+  const specs: JetStreamFrameSpec[] = [
+    { inbox: '_INBOX.abcdefghij0123456789', publisherId: 'Ab3dEf7hIj0K', msgId: true },
+    { inbox: '_I.x', publisherId: 'ZZZZZZZZZZZZ', msgId: true, expectStream: 'TELEMETRY' },
+    { inbox: '_INBOX.k', publisherId: '000000000000', msgId: false, expectStream: 'S' },
+    { inbox: '_INBOX.kk', publisherId: '000000000000', msgId: false },
+  ];
+  const subjects = ['a', 'telemetry.cpu', 'x.y.z.ü', `${'long.'.repeat(30)}end`];
+  const seqs = [0, 1, 9, 10, 99, 100, 65535, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER];
+  const payloads = ['', 'x', 'hello world', 'ü'.repeat(50), 'p'.repeat(1000)];
+
+  it('matches the reference string for every combination, at any offset', () => {
+    let at = 0;
+    for (const spec of specs) {
+      const frame = new JetStreamFrame(spec);
+      for (const name of subjects) {
+        const subject = new Subject(name);
+        for (const seq of seqs) {
+          for (const payload of payloads) {
+            const spaces = (seq + payload.length) % 8;
+            const got = encode(frame, subject, seq, payload, spaces, (at = (at + 1) % 13));
+            expect(normalise(got.text)).toBe(normalise(reference(spec, name, seq, payload, 0)));
+            expect(frame.headerBytes + Buffer.byteLength(payload)).toBe(Number(/ (\d+)\r\n/.exec(got.text)![1]));
+          }
+        }
+      }
+    }
+  });
+
+  it('consecutive sequences (the cached digits, carried in place) match a fresh encoding, across digit boundaries', () => {
+    const spec = specs[1]!;
+    const running = new JetStreamFrame(spec);
+    const subject = new Subject('telemetry.cpu');
+    for (const start of [0, 95, 995, 99_990, 10 ** 8 - 5, 2 ** 32 - 5, 10 ** 12 - 5]) {
+      for (let seq = start; seq < start + 20; seq++) {
+        const fresh = new JetStreamFrame(spec); // a new object: digits computed from scratch
+        expect(encode(running, subject, seq, 'abc', 0, 3).text).toBe(encode(fresh, subject, seq, 'abc', 0, 3).text);
+        expect(normalise(encode(fresh, subject, seq, 'abc', 0, 3).text)).toBe(normalise(reference(spec, 'telemetry.cpu', seq, 'abc', 0)));
+      }
+    }
+  });
+
+  it('the sequence text is zero-padded to 8 digits, 12 past 10^8, 16 past 10^12', () => {
+    expect(seqText(7)).toBe('00000007');
+    expect(seqText(10 ** 8)).toBe('000100000000');
+    expect(seqText(10 ** 12)).toBe('0001000000000000');
+  });
+
+  it('new publisher ids are the fixed length, letters and digits, and differ', () => {
+    const a = newPublisherId();
+    expect(a).toMatch(new RegExp(`^[A-Za-z0-9]{${PUBLISHER_ID_LENGTH}}$`));
+    expect(newPublisherId()).not.toBe(a);
+  });
+
+  it('refuses a publisher id that would break the header or its word alignment', () => {
+    expect(() => new JetStreamFrame({ inbox: '_I', publisherId: 'short', msgId: true })).toThrow(RangeError);
+    expect(() => new JetStreamFrame({ inbox: '_I', publisherId: 'has space 12', msgId: true })).toThrow(RangeError);
+  });
+});
