@@ -55,7 +55,9 @@ describe('JetStream mode: exactly once through faults', () => {
     const check = await checkStream(server.url, 'CUTS', pub.publisherId!, (seq) => payloads[seq]);
     expect(check).toMatchObject({ count: s.accepted, distinctMsgIds: s.accepted, repeatedMsgIds: 0, corrupt: 0, foreign: 0 });
     expect(s.resent).toBeGreaterThan(0);
-    expect(s.duplicates).toBeGreaterThan(0); // copies the server dropped by Msg-Id
+    // Copies the server dropped by Msg-Id: a resend is a duplicate only if its first copy reached the
+    // stream before the cut, which a given run may or may not hit (the restart test below forces it).
+    expect(s.duplicates).toBeLessThanOrEqual(s.resent);
     expectAccounting(pub, check.count);
   }, 120_000);
 
