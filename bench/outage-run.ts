@@ -162,12 +162,13 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
   say(`${label(cfg)}: stopping the server after ${seq} accepted`);
   stopAt = now();
   acceptedAtStop = seq;
-  // Confirmed (a PONG came back) before the stop: the server had them; whether it had also
-  // written them to the subscriber's socket when SIGTERM came is beyond the publisher's reach.
-  confirmedAtStop = pub === undefined ? 0 : pub.stats().sent - lapped;
   refusedAtStop = refused;
   await server.stop();
   stoppedAt = now();
+  // Confirmed (a PONG came back) by the server that was stopped, up to its exit (it goes on
+  // answering while it shuts down): it had them; whether it had also written them to the
+  // subscriber's socket when SIGTERM came is beyond the publisher's reach.
+  confirmedAtStop = pub === undefined ? 0 : pub.stats().sent - lapped;
   await sleep(cfg.outageMs);
   await server.restart();
   restartedAt = now();
