@@ -36,6 +36,8 @@ export class DrainLoop {
   private linger: NodeJS.Timeout | undefined;
   private sleeping = false;
   private stopped = false;
+  /** Frames before this position were reported over max_payload already (one event per frame). */
+  private oversizeReportedTo: number;
   maxPayload: number;
 
   constructor(
@@ -47,6 +49,7 @@ export class DrainLoop {
     confirmationRule: (hooks: ConfirmationHooks) => Confirmation,
   ) {
     this.maxPayload = maxPayload;
+    this.oversizeReportedTo = ring.confirmedPos;
     this.confirmation = confirmationRule({
       onRelease: () => {
         this.reopenIfRoom();
@@ -147,6 +150,8 @@ export class DrainLoop {
     let expired = 0;
     const maxAge = this.settings.maxBufferedAgeMs;
     const now = ring.now();
+    // Released frames are never seen again: keep the mark within 2^31 of the positions it is compared with.
+    if (((ring.confirmedPos - this.oversizeReportedTo) | 0) > 0) this.oversizeReportedTo = ring.confirmedPos;
     let runStart = ring.sentOff;
     let runBytes = 0;
     let runMessages = 0;
@@ -167,7 +172,7 @@ export class DrainLoop {
       // stale telemetry (older than maxBufferedAge), and frames over the server's max_payload
       // (it would drop the connection, and we would resend them forever). The last two are
       // released with this pass's PONG and counted.
-      // The oversize event is raised the first time a frame is seen, not again when resent.
+      // The oversize event is raised once per frame (oversizeReportedTo), not again when resent.
       let skip = 0;
       const admitted = len < 0 ? Admit.SEND : confirmation.admit(ring.sentOff, len);
       if (admitted === Admit.STOP) {
@@ -183,7 +188,10 @@ export class DrainLoop {
       } else if (len > this.maxPayload) {
         const size = this.payloadSize(ring.sentOff, len);
         if (size > this.maxPayload) {
-          if (!ring.isResend()) this.hooks.onOversize(size, this.maxPayload);
+          if (((ring.sentPos - this.oversizeReportedTo) | 0) >= 0) {
+            this.hooks.onOversize(size, this.maxPayload);
+            this.oversizeReportedTo = (ring.sentPos + len) >>> 0;
+          }
           confirmation.skipped(ring.sentPos, 'oversize', ring.isResend());
           skip = len;
           oversize++;
