@@ -4,6 +4,9 @@
 // It connects once, then answers each line "<payload bytes> <messages>" on stdin with one JSON
 // line: the same measurement as the Node clients (publish in a loop, then Flush, which returns
 // when the server's PONG arrives), with this process's CPU time over the run (all its threads).
+// "<payload bytes> <messages> js" measures JetStream instead: PublishAsync with a Nats-Msg-Id per
+// message and PublishAsyncMaxPending 4000 (its default), then PublishAsyncComplete, every future's
+// outcome checked (the caller's part of Go's async publish).
 package main
 
 import (
@@ -47,11 +50,21 @@ func main() {
 	subject := os.Args[2]
 	out := json.NewEncoder(os.Stdout)
 	in := bufio.NewScanner(os.Stdin)
+	js, err := nc.JetStream(nats.PublishAsyncMaxPending(4000))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	fmt.Println(`{"ready":true}`)
-	for in.Scan() {
+	for runs := 0; in.Scan(); runs++ {
 		var size, n int
-		if _, err := fmt.Sscan(in.Text(), &size, &n); err != nil {
-			out.Encode(result{Error: err.Error()})
+		var mode string
+		if k, err := fmt.Sscan(in.Text(), &size, &n, &mode); k < 2 {
+			out.Encode(result{Error: fmt.Sprint(err)})
+			continue
+		}
+		if mode == "js" {
+			out.Encode(publishAsync(js, subject, size, n, runs))
 			continue
 		}
 		payload := make([]byte, size)
@@ -73,4 +86,36 @@ func main() {
 		r.CPUNs = cpuNs() - c0
 		out.Encode(r)
 	}
+}
+
+func publishAsync(js nats.JetStreamContext, subject string, size, n, run int) result {
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = 'x'
+	}
+	c0 := cpuNs()
+	t0 := time.Now()
+	r := result{Payload: size, Messages: n}
+	futures := make([]nats.PubAckFuture, 0, n)
+	for i := 0; i < n; i++ {
+		f, err := js.PublishAsync(subject, payload, nats.MsgId(fmt.Sprintf("go-%d-%d", run, i)))
+		if err != nil {
+			r.Error = err.Error()
+			return r
+		}
+		futures = append(futures, f)
+	}
+	<-js.PublishAsyncComplete()
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			if r.Error == "" {
+				r.Error = err.Error()
+			}
+		}
+	}
+	r.Ms = float64(time.Since(t0).Nanoseconds()) / 1e6
+	r.CPUNs = cpuNs() - c0
+	return r
 }

@@ -80,9 +80,12 @@ export class GoPublisher {
     });
   }
 
-  /** Publishes `messages` of `payloadBytes`, then Flush (the server's PONG). */
-  async run(payloadBytes: number, messages: number): Promise<GoRun> {
-    this.child.stdin.write(`${payloadBytes} ${messages}\n`);
+  /**
+   * Publishes `messages` of `payloadBytes`, then Flush (the server's PONG); with `jetstream`,
+   * PublishAsync with a Msg-Id each, until every ack is in.
+   */
+  async run(payloadBytes: number, messages: number, jetstream = false): Promise<GoRun> {
+    this.child.stdin.write(`${payloadBytes} ${messages}${jetstream ? ' js' : ''}\n`);
     const r = JSON.parse(await this.nextLine()) as { ms: number; cpuNs: number; error?: string };
     if (r.error !== undefined) throw new Error(`nats.go publisher: ${r.error}`);
     return { ms: r.ms, cpuNs: r.cpuNs };

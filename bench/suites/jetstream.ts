@@ -18,10 +18,16 @@ import { createPublisher } from '../../src/index.js';
 import { startNatsServer } from '../../scripts/nats-server.js';
 import { createStream, streamState } from '../../scripts/jetstream.js';
 import { markdownTable, payloadLabel, rate } from '../lib/format.js';
+import { GoPublisher } from '../lib/go-publisher.js';
 import { progress } from '../lib/progress.js';
 import { median } from '../lib/stats.js';
 
-export type JetStreamClient = 'js.publish (awaited)' | 'js.publish (windows)' | 'reply-inbox ceiling' | 'nats-offload';
+export type JetStreamClient =
+  | 'js.publish (awaited)'
+  | 'js.publish (windows)'
+  | 'reply-inbox ceiling'
+  | 'nats-offload'
+  | 'nats.go PublishAsync';
 
 export interface JetStreamConfig {
   readonly storages: readonly ('memory' | 'file')[];
@@ -42,7 +48,13 @@ export interface JetStreamConfig {
 export const JETSTREAM_QUICK: JetStreamConfig = {
   storages: ['memory', 'file'],
   payloads: [16, 128, 1024],
-  messages: { 'js.publish (awaited)': 1_000, 'js.publish (windows)': 10_000, 'reply-inbox ceiling': 50_000, 'nats-offload': 50_000 },
+  messages: {
+    'js.publish (awaited)': 1_000,
+    'js.publish (windows)': 10_000,
+    'reply-inbox ceiling': 50_000,
+    'nats-offload': 50_000,
+    'nats.go PublishAsync': 50_000,
+  },
   runs: 1,
   window: 1000,
   ceilingPending: 4000,
@@ -52,7 +64,13 @@ export const JETSTREAM_QUICK: JetStreamConfig = {
 
 export const JETSTREAM_FULL: JetStreamConfig = {
   ...JETSTREAM_QUICK,
-  messages: { 'js.publish (awaited)': 5_000, 'js.publish (windows)': 50_000, 'reply-inbox ceiling': 200_000, 'nats-offload': 200_000 },
+  messages: {
+    'js.publish (awaited)': 5_000,
+    'js.publish (windows)': 50_000,
+    'reply-inbox ceiling': 200_000,
+    'nats-offload': 200_000,
+    'nats.go PublishAsync': 200_000,
+  },
   runs: 3,
   costRounds: 20,
   eventLoop: { perSecond: 10_000, durationMs: 6000 },
@@ -175,6 +193,19 @@ const runners: Partial<Record<JetStreamClient, Runner>> = {
     };
   },
 };
+
+// Go's PublishAsync (BENCH_GO=1): a Msg-Id per message, 4000 pending, every future checked.
+if (process.env['BENCH_GO'] === '1') {
+  runners['nats.go PublishAsync'] = async (url) => {
+    const go = await GoPublisher.start(url, SUBJECT);
+    return {
+      run: async (payload, n) => {
+        await go.run(payload.length, n, true);
+      },
+      close: () => go.close(),
+    };
+  };
+}
 
 async function withNats(url: string, fn: (nc: NatsConnection) => Promise<void>): Promise<void> {
   const nc = await connect({ servers: url, name: 'bench-jetstream' });
