@@ -1,7 +1,7 @@
 /**
  * The README's benchmark figures, generated from the results files (never typed by hand): the
  * block between the two markers is replaced with the targets of bench/results/latest.json and, if
- * a `--node` run left bench/results/matrix.json, the per-version tables.
+ * a `--node` run left bench/results/matrix.json, the per-version tables, and the JetStream report.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +48,20 @@ export function readmeBlock(resultsDir: string): string {
       `Per Node version, from [bench/results/matrix.md](bench/results/matrix.md) (\`npm run bench -- --node ${matrix.majors.join(',')}\`):`,
       '',
       matrixTables(all),
+    );
+  }
+  const jetstream = join(resultsDir, 'jetstream.md');
+  if (existsSync(jetstream)) {
+    // The JetStream suite writes its own report (bench/suites/jetstream.ts): quoted whole, its headings demoted.
+    const body = readFileSync(jetstream, 'utf8')
+      .replace(/^## .*\n/, '')
+      .replace(/^### /gm, '#### ')
+      .trim();
+    lines.push(
+      '',
+      'JetStream mode, from [bench/results/jetstream.md](bench/results/jetstream.md) (the JetStream suite of `npm run bench`):',
+      '',
+      body,
     );
   }
   return lines.join('\n');
