@@ -22,7 +22,7 @@ interface InFlight extends PassCounts {
   done: boolean;
 }
 
-/** Positions of skipped frames, by why; allocated only when a pass skips while flushes wait. */
+/** Positions of skipped frames, by why; allocated only when a pass skips something. */
 interface Skips {
   readonly expired: number[];
   readonly oversize: number[];
