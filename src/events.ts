@@ -3,6 +3,7 @@
  * iterator, fed from the moment it was created, ended when the publisher closes.
  */
 import type { NatsOffloadError } from './errors.js';
+import type { StreamRejection } from './shared/protocol.js';
 import type { CloseReport } from './stats.js';
 
 export type PublisherEvent =
@@ -19,14 +20,7 @@ export type PublisherEvent =
    * bound: code 503; stream full with discard new: errCode 10077; wrong expected stream: 10060; ...).
    * Coalesced: one event per subject and error per ~100 ms, and before any flush() resolves.
    */
-  | {
-      readonly type: 'rejected';
-      readonly subject: string;
-      readonly code: number;
-      readonly errCode: number;
-      readonly description: string;
-      readonly count: number;
-    };
+  | ({ readonly type: 'rejected' } & StreamRejection);
 
 export class EventHub {
   private readonly queues = new Set<Queue>();

@@ -10,6 +10,7 @@
  * and the sequence is part of those words: moving on by one rewrites a word or two, and the
  * payload's size is the only number written per message.
  */
+import { CR, LF, NINE, SPACE, ZERO, decimalDigits, writeDecimal } from './ascii.js';
 import type { Prefix } from './subjects.js';
 
 /** Publisher ids are this long: `NATS/1.0\r\nNats-Msg-Id: ` (23) + id + `-` is 36 bytes, whole words. */
@@ -19,11 +20,6 @@ export const SEQ_WIDTH = 8;
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 const H = 72;
-const SPACE = 32;
-const CR = 13;
-const LF = 10;
-const ZERO = 48;
-const NINE = 57;
 
 export interface JetStreamFrameSpec {
   /** The ack inbox; replies go to `<inbox>.<seq>`. */
@@ -114,7 +110,7 @@ export class JetStreamFrame {
     const hdr = this.header.bytes;
     const total = hdr + size;
     this.total = total;
-    this.frame = 1 + prefixBytes + this.reply.bytes + smallDigits(total) + 2 + total + 2;
+    this.frame = 1 + prefixBytes + this.reply.bytes + decimalDigits(total) + 2 + total + 2;
     return this.frame;
   }
 
@@ -130,7 +126,7 @@ export class JetStreamFrame {
     for (let i = 0, n = prefix.bytes >> 2; i < n; i++, o += 4) dv.setInt32(o, pw[i]!, true);
     o = writePart(b, dv, o, this.reply);
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
-    o = writeDecimal(b, o, this.total, smallDigits(this.total));
+    o = writeDecimal(b, o, this.total, decimalDigits(this.total));
     b[o++] = CR;
     b[o++] = LF;
     o = writePart(b, dv, o, this.header);
@@ -202,19 +198,4 @@ function writePart(b: Uint8Array, dv: DataView, o: number, part: Part): number {
   const t = part.tail;
   for (let i = 0; i < t.length; i++) b[o++] = t[i]!;
   return o;
-}
-
-/** Decimal digits of a non-negative integer below 10^8 (header and total lengths), without a loop. */
-function smallDigits(n: number): number {
-  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : 8;
-}
-
-function writeDecimal(b: Uint8Array, o: number, n: number, nDigits: number): number {
-  const end = o + nDigits;
-  let i = end;
-  do {
-    b[--i] = ZERO + (n % 10);
-    n = (n / 10) | 0;
-  } while (n !== 0);
-  return end;
 }

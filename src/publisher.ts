@@ -293,11 +293,12 @@ export class Publisher implements AsyncDisposable {
     if (this.deathError !== undefined) return Promise.reject(this.deathError);
     if (this.report !== undefined) return Promise.reject(new PublisherClosedError('flush after close()'));
     const id = ++this.flushIds;
+    const position = this.writer.position;
     const done = new Promise<void>((resolve, reject) => {
-      this.flushes.set(id, { position: this.writer.position, oldest: 0, expired: 0, resolve, reject });
+      this.flushes.set(id, { position, oldest: 0, expired: 0, resolve, reject });
     });
     this.writer.onDropped = this.countFlushDrop;
-    this.post({ type: 'flush', id, position: this.writer.position });
+    this.post({ type: 'flush', id, position });
     const timeout = options?.timeout;
     if (timeout === undefined) return done;
     return new Promise<void>((resolve, reject) => {
@@ -557,14 +558,7 @@ export class Publisher implements AsyncDisposable {
         // By err_code; a 503 no-responders reply has none, so it counts under 503.
         const key = m.errCode !== 0 ? m.errCode : m.code;
         this.serverRejectedBy.set(key, (this.serverRejectedBy.get(key) ?? 0) + m.count);
-        this.hub.push({
-          type: 'rejected',
-          subject: m.subject,
-          code: m.code,
-          errCode: m.errCode,
-          description: m.description,
-          count: m.count,
-        });
+        this.hub.push(m);
         break;
       }
       case 'drain':

@@ -29,6 +29,7 @@ import {
 } from './shared/layout.js';
 import type { JetStreamFrame } from './jetstream-frame.js';
 import type { Prefix } from './subjects.js';
+import { CR, LF, SPACE, decimalDigits, writeDecimal } from './ascii.js';
 
 /** `rejection` value for a frame larger than the whole byte limit. */
 export const REJECT_TOO_LARGE = -1;
@@ -38,9 +39,6 @@ const ALIGN_FROM = 64;
 const SMALL_PAYLOAD = 32;
 /** Frames committed between two stores of WRITE_POS within a synchronous burst. */
 const PUBLISH_EVERY = 16;
-const SPACE = 32;
-const CR = 13;
-const LF = 10;
 
 export interface WriterLimits {
   /** Pending frame bytes allowed (<= ring capacity). */
@@ -113,7 +111,7 @@ export class RingWriter {
 
   /** Bytes a `PUB` frame takes: prefix (`PUB subj `), length digits, CRLF, payload, CRLF (at least MIN_FRAME_BYTES). */
   static frameBytes(prefixBytes: number, size: number): number {
-    return Math.max(prefixBytes + digits(size) + 4 + size, MIN_FRAME_BYTES);
+    return Math.max(prefixBytes + decimalDigits(size) + 4 + size, MIN_FRAME_BYTES);
   }
 
   /**
@@ -122,7 +120,7 @@ export class RingWriter {
    * length (for strings, its UTF-8 length). Returns false, with `rejection` set, when full or closed.
    */
   tryWrite(prefix: Prefix, payload: Uint8Array | string, size: number): boolean {
-    const sizeDigits = digits(size);
+    const sizeDigits = decimalDigits(size);
     const head = prefix.bytes + sizeDigits + 2;
     let off = this.writeOff;
     const tail = this.capacity - off;
@@ -199,6 +197,7 @@ export class RingWriter {
     const b = this.bytes;
     const dv = this.view;
     const o = js.writeHead(b, dv, off, prefix, spaces);
+    // The payload by hand, as in tryWrite(): writePayload() is not inlined on these paths.
     if (typeof payload === 'string') this.text.write(payload, o, size, 'utf8');
     else if (size <= SMALL_PAYLOAD) {
       const p = payload;
@@ -517,18 +516,4 @@ export class RingWriter {
       Atomics.notify(c, WRITE_POS);
     }
   }
-}
-
-function digits(n: number): number {
-  return n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : 8;
-}
-
-function writeDecimal(b: Uint8Array, o: number, n: number, nDigits: number): number {
-  const end = o + nDigits;
-  let i = end;
-  do {
-    b[--i] = 48 + (n % 10);
-    n = (n / 10) | 0;
-  } while (n !== 0);
-  return end;
 }

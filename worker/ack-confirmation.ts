@@ -6,20 +6,15 @@
  * 503s are retried with backoff for a bounded time; error acks are final and reported, coalesced.
  */
 import { Stat } from '../src/shared/layout.js';
-import type { JetStreamWorkerSettings } from '../src/shared/protocol.js';
+import type { JetStreamWorkerSettings, StreamRejection } from '../src/shared/protocol.js';
 import { AckWindow, Entry, type AckCounters, type Rejection } from './ack-window.js';
 import { Admit, type Confirmation, type ConfirmationHooks } from './confirmation.js';
 import { ParsedAck, parseAck } from './jetstream-acks.js';
 import type { NatsWire } from './nats-wire.js';
 import type { RingReader } from './ring-reader.js';
 
-export interface RejectedEvent {
-  readonly subject: string;
-  readonly code: number;
-  readonly errCode: number;
-  readonly description: string;
-  count: number;
-}
+/** A rejection being coalesced: its count grows until it is posted. */
+export type RejectedEvent = Omit<StreamRejection, 'count'> & { count: number };
 
 interface WaitingFlush {
   readonly id: number;

@@ -102,15 +102,19 @@ export type WorkerMessage =
   | { readonly type: 'flushed'; readonly id: number; readonly expired: number; readonly oversize: number }
   /** Not connected, and the oldest buffered message is older than maxBufferedAge: main releases it. */
   | { readonly type: 'expired' }
-  /** JetStream mode: the stream refused `count` messages on `subject` with this error (coalesced). */
-  | {
-      readonly type: 'rejected';
-      readonly subject: string;
-      readonly code: number;
-      readonly errCode: number;
-      readonly description: string;
-      readonly count: number;
-    };
+  /** JetStream mode: the stream refused messages (coalesced); posted as the event itself. */
+  | ({ readonly type: 'rejected' } & StreamRejection);
+
+/** JetStream mode: the stream refused `count` messages on `subject` with this error. */
+export interface StreamRejection {
+  readonly subject: string;
+  /** 503 when no stream answered (after the retry bound), else the error's status code. */
+  readonly code: number;
+  /** The JetStream err_code (0 for a 503). */
+  readonly errCode: number;
+  readonly description: string;
+  readonly count: number;
+}
 
 export type MainMessage =
   | { readonly type: 'flush'; readonly id: number; readonly position: number }
