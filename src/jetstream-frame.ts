@@ -5,15 +5,19 @@
  *   [Nats-Expected-Stream: <name>\r\n]\r\n<payload>\r\n
  *
  * Everything but the numbers is encoded once per publisher (the `PUB <subject> ` prefix comes
- * from the subject cache, preceded by one `H`), as little-endian words. The sequence has a fixed
- * width (zero-padded to SEQ_WIDTH digits, 4 more each time it outgrows them), so the header length is constant
- * and the sequence is part of those words: moving on by one rewrites a word or two, and the
- * payload's size is the only number written per message.
+ * from the subject cache, preceded by one `H`), as words (words.ts). The sequence has a fixed
+ * width (zero-padded to SEQ_WIDTH digits, 4 more each time it outgrows them), so the header
+ * length is constant and the sequence's digits sit inside those words: moving on by one rewrites
+ * a digit or two, and the payload's size is the only number written per message.
  */
 import { CR, LF, NINE, SPACE, ZERO, decimalDigits, writeDecimal } from './ascii.js';
 import type { Prefix } from './subjects.js';
+import { LITTLE_ENDIAN, Words, storeWords } from './words.js';
 
-/** Publisher ids are this long: `NATS/1.0\r\nNats-Msg-Id: ` (23) + id + `-` is 36 bytes, whole words. */
+/**
+ * Publisher ids are this long: `NATS/1.0\r\nNats-Msg-Id: ` (23) + id + `-` + SEQ_WIDTH digits +
+ * `\r\n\r\n` is 48 bytes, six 8-byte words.
+ */
 export const PUBLISHER_ID_LENGTH = 12;
 /** Digits of the sequence (zero-padded): a multiple of 4, so it fills whole words; 4 more past 10^8. */
 export const SEQ_WIDTH = 8;
@@ -50,21 +54,6 @@ export function widthFor(seq: number): number {
   return d <= SEQ_WIDTH ? SEQ_WIDTH : (d + 3) & ~3;
 }
 
-/** Bytes as whole little-endian words plus the bytes after the last whole word. */
-class Part {
-  readonly words: Int32Array;
-  readonly tail: Uint8Array;
-  readonly bytes: number;
-  constructor(utf8: Uint8Array) {
-    this.bytes = utf8.length;
-    const whole = utf8.length & ~3;
-    const view = new DataView(utf8.buffer, utf8.byteOffset, utf8.byteLength);
-    this.words = new Int32Array(whole / 4);
-    for (let i = 0; i < this.words.length; i++) this.words[i] = view.getInt32(i * 4, true);
-    this.tail = utf8.slice(whole);
-  }
-}
-
 const encoder = new TextEncoder();
 
 export class JetStreamFrame {
@@ -72,17 +61,15 @@ export class JetStreamFrame {
    * `<spaces><inbox>.<seq> <hdr> `: leading spaces (legal separators) put the sequence on whole
    * words; the header length is constant, so it is part of this too.
    */
-  private reply!: Part;
-  /** Index of the sequence's first word in reply.words (and in header.words with Msg-Ids). */
-  private replySeqWord = 0;
+  private reply!: Words;
+  /** Where the sequence's digits start in reply.text (and in header.text with Msg-Ids). */
+  private replySeqAt = 0;
   /** `NATS/1.0\r\nNats-Msg-Id: <publisherId>-<seq>\r\n[expect]\r\n`, or without the Msg-Id line. */
-  private header!: Part;
-  private headerSeqWord = 0;
+  private header!: Words;
+  private headerSeqAt = 0;
   private width = 0;
-  /** The sequence the words hold now, and its digits. */
+  /** The sequence the words hold now. */
   private seq = 0;
-  private readonly digits = new Uint8Array(32);
-  private readonly digitView = new DataView(this.digits.buffer);
   /** Of the message prepared last: total (header + payload) and the frame without extra spaces. */
   private total = 0;
   private frame = 0;
@@ -122,14 +109,18 @@ export class JetStreamFrame {
    */
   writeHead(b: Uint8Array, dv: DataView, o: number, prefix: Prefix, spaces: number): number {
     b[o++] = H;
-    const pw = prefix.words;
-    for (let i = 0, n = prefix.bytes >> 2; i < n; i++, o += 4) dv.setInt32(o, pw[i]!, true);
-    o = writePart(b, dv, o, this.reply);
+    const pd = prefix.doubles;
+    for (let i = 0; i < pd.length; i++, o += 8) dv.setFloat64(o, pd[i]!, LITTLE_ENDIAN);
+    if (prefix.hasQuad) {
+      dv.setInt32(o, prefix.quad, LITTLE_ENDIAN);
+      o += 4;
+    }
+    o = storeWords(b, dv, o, this.reply);
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
     o = writeDecimal(b, o, this.total, decimalDigits(this.total));
     b[o++] = CR;
     b[o++] = LF;
-    o = writePart(b, dv, o, this.header);
+    o = storeWords(b, dv, o, this.header);
     this.nextSeq();
     return o;
   }
@@ -144,58 +135,53 @@ export class JetStreamFrame {
       const close = encoder.encode(
         `${spec.msgId ? '\r\n' : ''}${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}\r\n`,
       );
-      const header = new Uint8Array(open.length + (spec.msgId ? width : 0) + close.length);
+      const header = new Uint8Array(open.length + (spec.msgId ? width : 0) + close.length).fill(ZERO);
       header.set(open, 0);
       header.set(close, header.length - close.length);
-      this.header = new Part(header);
-      this.headerSeqWord = spec.msgId ? open.length / 4 : 0; // 36 bytes with a Msg-Id (PUBLISHER_ID_LENGTH makes it so)
+      this.header = new Words(header);
+      this.headerSeqAt = open.length;
       const reply = encoder.encode(`${spec.inbox}.`);
       const after = encoder.encode(` ${header.length} `);
-      const lead = (4 - ((reply.length + width) & 3)) & 3;
+      // Leading spaces make the reply part whole 8-byte words, so it is stored with the fewest stores.
+      const lead = (8 - ((reply.length + width + after.length) & 7)) & 7;
       const replyBytes = new Uint8Array(lead + reply.length + width + after.length).fill(SPACE);
       replyBytes.set(reply, lead);
       replyBytes.set(after, lead + reply.length + width);
-      this.reply = new Part(replyBytes);
-      this.replySeqWord = (lead + reply.length) / 4;
+      this.reply = new Words(replyBytes);
+      this.replySeqAt = lead + reply.length;
     }
     this.seq = seq;
     const text = seqText(seq, width);
-    for (let i = 0; i < width; i++) this.digits[i] = text.charCodeAt(i);
-    this.storeSeqWords(0);
-  }
-
-  /** Copies the digits' words from word `from` on into the reply and header words. */
-  private storeSeqWords(from: number): void {
-    const n = this.width >> 2;
-    const rw = this.reply.words;
-    const hw = this.header.words;
     const withMsgId = this.spec.msgId;
-    for (let k = from; k < n; k++) {
-      const w = this.digitView.getInt32(k * 4, true);
-      rw[this.replySeqWord + k] = w;
-      if (withMsgId) hw[this.headerSeqWord + k] = w;
+    for (let i = 0; i < width; i++) {
+      const digit = text.charCodeAt(i);
+      this.reply.text[this.replySeqAt + i] = digit;
+      if (withMsgId) this.header.text[this.headerSeqAt + i] = digit;
     }
   }
 
-  /** seq + 1 on the cached digits: a carry through trailing nines; only the words it touched are rewritten. */
+  /**
+   * seq + 1 on the digits in place (the parts' words are views of them): a carry through
+   * trailing nines, usually one digit in each part.
+   */
   private nextSeq(): void {
-    const d = this.digits;
+    const r = this.reply.text;
+    const h = this.header.text;
+    const ri = this.replySeqAt;
+    const hi = this.headerSeqAt;
+    const withMsgId = this.spec.msgId;
     let i = this.width - 1;
-    while (i >= 0 && d[i] === NINE) d[i--] = ZERO;
+    while (i >= 0 && r[ri + i] === NINE) {
+      r[ri + i] = ZERO;
+      if (withMsgId) h[hi + i] = ZERO;
+      i--;
+    }
     this.seq++;
     if (i < 0)
       this.setSeq(this.seq); // all nines: one more word of digits
     else {
-      d[i]!++;
-      this.storeSeqWords(i >> 2);
+      r[ri + i]!++;
+      if (withMsgId) h[hi + i]!++;
     }
   }
-}
-
-function writePart(b: Uint8Array, dv: DataView, o: number, part: Part): number {
-  const w = part.words;
-  for (let i = 0; i < w.length; i++, o += 4) dv.setInt32(o, w[i]!, true);
-  const t = part.tail;
-  for (let i = 0; i < t.length; i++) b[o++] = t[i]!;
-  return o;
 }

@@ -30,6 +30,7 @@ import {
 import type { JetStreamFrame } from './jetstream-frame.js';
 import type { Prefix } from './subjects.js';
 import { CR, LF, SPACE, decimalDigits, writeDecimal } from './ascii.js';
+import { LITTLE_ENDIAN } from './words.js';
 
 /** `rejection` value for a frame larger than the whole byte limit. */
 export const REJECT_TOO_LARGE = -1;
@@ -149,8 +150,12 @@ export class RingWriter {
     const b = this.bytes;
     const dv = this.view;
     let o = off;
-    const words = prefix.words;
-    for (let i = 0, n = prefix.bytes >> 2; i < n; i++, o += 4) dv.setInt32(o, words[i]!, true);
+    const doubles = prefix.doubles;
+    for (let i = 0; i < doubles.length; i++, o += 8) dv.setFloat64(o, doubles[i]!, LITTLE_ENDIAN);
+    if (prefix.hasQuad) {
+      dv.setInt32(o, prefix.quad, LITTLE_ENDIAN);
+      o += 4;
+    }
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
     o = writeDecimal(b, o, size, sizeDigits);
     b[o++] = CR;

@@ -1,6 +1,8 @@
 /**
  * Prints one plain closing line, `N passed, N failed, N skipped`, after vitest's own summary, so
- * that CI logs state the count in a form any reader (or tool) recognises.
+ * that CI logs state the count in a form any reader (or tool) recognises. Each failed test is
+ * listed just above it as `failed: <file> > <name>: <first line of the error>`, so the end of a
+ * long log (all some CI views keep) still says what failed.
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
@@ -9,16 +11,25 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
+    const failures: string[] = [];
     for (const m of modules) {
       for (const t of m.children.allTests()) {
-        const state = t.result().state;
-        if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
-        else skipped++;
+        const result = t.result();
+        if (result.state === 'passed') passed++;
+        else if (result.state === 'failed') {
+          failed++;
+          const first = result.errors?.[0]?.message?.split('\n')[0] ?? '';
+          failures.push(`failed: ${m.moduleId.replace(`${process.cwd()}/`, '')} > ${t.fullName}: ${first}`);
+        } else skipped++;
       }
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
+      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) {
+        failed++;
+        failures.push(`failed: ${m.moduleId.replace(`${process.cwd()}/`, '')} (the file did not run)`);
+      }
     }
+    for (const e of errors) failures.push(`failed: unhandled error: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
     failed += errors.length;
-    process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    const lines = failures.map((f) => (f.length > 400 ? `${f.slice(0, 400)}…` : f));
+    process.stdout.write(`\n${lines.map((l) => `${l}\n`).join('')}${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

@@ -22,8 +22,8 @@ const decoder = new TextDecoder();
 
 /** The prefix's words as text, padding spaces removed. */
 function text(p: Prefix): string {
-  const bytes = new Uint8Array(p.words.buffer, p.words.byteOffset, p.bytes);
-  expect(p.bytes).toBe(p.words.length * 4);
+  const bytes = new Uint8Array(p.doubles.buffer, 0, p.bytes);
+  expect(p.bytes).toBe(p.doubles.length * 8 + (p.hasQuad ? 4 : 0));
   return decoder.decode(bytes).trimEnd();
 }
 
