@@ -20,7 +20,9 @@ import {
 import { SubjectCache } from '../src/subjects.js';
 
 const BUFFER = 8 * 1024 * 1024;
-const ROUNDS = Number(process.env['ROUNDS'] ?? 30);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 300);
+/** Calls per timed batch: short enough that few batches are preempted. */
+const BATCH = 1000;
 
 function writer(): RingWriter {
   const g = geometryFor(BUFFER);
@@ -56,7 +58,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length
 console.log(`ns per write, median of ${ROUNDS} paired rounds (range); ring writer only, no worker`);
 for (const size of [16, 128, 1024]) {
   const payload = new Uint8Array(size).fill(120);
-  const batch = Math.floor(BUFFER / 2 / (size + 120));
+  const batch = BATCH;
   const timeCore = (): number => {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < batch; i++) if (!core.tryWrite(subjects.prefix('telemetry.cpu'), payload, size)) throw new Error('core: full');
@@ -72,7 +74,7 @@ for (const size of [16, 128, 1024]) {
     release(js, jsControl);
     return ns;
   };
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 100; i++) {
     timeCore();
     timeJs();
   }

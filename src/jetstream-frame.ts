@@ -4,13 +4,17 @@
  *   HPUB <subject> <inbox>.<seq> <hdr> <total>\r\nNATS/1.0\r\nNats-Msg-Id: <publisherId>-<seq>\r\n
  *   [Nats-Expected-Stream: <name>\r\n]\r\n<payload>\r\n
  *
- * Everything but the numbers is encoded once per publisher (the `PUB <subject> ` prefix comes
- * from the subject cache, preceded by one `H`), as words (words.ts). The sequence has a fixed
- * width (zero-padded to SEQ_WIDTH digits, 4 more each time it outgrows them), so the header
- * length is constant and the sequence's digits sit inside those words: moving on by one rewrites
- * a digit or two, and the payload's size is the only number written per message.
+ * Written in two steps, so that the publishing thread pays for little more than a core frame:
+ * - the main thread (writeHead) writes the control line with the sequence's digits left as
+ *   zeros, skips the header block, and writes the payload: the same bytes for every message but
+ *   the payload's size, encoded once per publisher as words (words.ts);
+ * - the worker (completeHead), when it first hands the frame to the socket and before any byte
+ *   of it is written out, puts the sequence into the reply subject and writes the header block.
+ * The control line is complete from the first step, so the frame's length can be read from it
+ * (layout.ts) whoever looks. The sequence has a fixed width (zero-padded to SEQ_WIDTH digits, 4
+ * more past 10^8 and 10^12), so the header's length is known without its digits.
  */
-import { CR, LF, NINE, SPACE, ZERO, decimalDigits, writeDecimal } from './ascii.js';
+import { CR, LF, SPACE, ZERO, decimalDigits, writeDecimal } from './ascii.js';
 import type { Prefix } from './subjects.js';
 import { LITTLE_ENDIAN, Words, storeWords } from './words.js';
 
@@ -48,64 +52,64 @@ export function seqText(seq: number, width = widthFor(seq)): string {
   return String(seq).padStart(width, '0');
 }
 
-/** SEQ_WIDTH, or the next multiple of 4 digits that holds `seq`. */
+/** SEQ_WIDTH, or the next multiple of 4 digits that holds `seq` (any safe integer: at most 16). */
 export function widthFor(seq: number): number {
-  const d = String(seq).length;
-  return d <= SEQ_WIDTH ? SEQ_WIDTH : (d + 3) & ~3;
+  return seq < 1e8 ? SEQ_WIDTH : seq < 1e12 ? 12 : 16;
 }
 
 const encoder = new TextEncoder();
 
 export class JetStreamFrame {
   /**
-   * `<spaces><inbox>.<seq> <hdr> `: leading spaces (legal separators) put the sequence on whole
+   * `<spaces><inbox>.<zeros> <hdr> `: leading spaces (legal separators) make it whole 8-byte
    * words; the header length is constant, so it is part of this too.
    */
   private reply!: Words;
-  /** Where the sequence's digits start in reply.text (and in header.text with Msg-Ids). */
-  private replySeqAt = 0;
-  /** `NATS/1.0\r\nNats-Msg-Id: <publisherId>-<seq>\r\n[expect]\r\n`, or without the Msg-Id line. */
+  /** `NATS/1.0\r\nNats-Msg-Id: <publisherId>-<zeros>\r\n[expect]\r\n`, or without the Msg-Id line. */
   private header!: Words;
   private headerSeqAt = 0;
+  /** Bytes of `<inbox>.`: from the reply's first non-space byte to the sequence. */
+  private readonly inboxBytes: number;
   private width = 0;
-  /** The sequence the words hold now. */
-  private seq = 0;
-  /** Of the message prepared last: total (header + payload) and the frame without extra spaces. */
+  /** Sequences below this have the current width. */
+  private widthEnd = 0;
+  /** The sequence's digits, worked out by completeHead(). */
+  private readonly digits = new Uint8Array(16);
+  /** Total (header + payload) of the message prepared last. */
   private total = 0;
-  private frame = 0;
 
   /** @throws {RangeError} a publisher id of the wrong length or alphabet */
   constructor(private readonly spec: JetStreamFrameSpec) {
     if (spec.publisherId.length !== PUBLISHER_ID_LENGTH || /[^A-Za-z0-9]/.test(spec.publisherId)) {
       throw new RangeError(`publisherId must be ${PUBLISHER_ID_LENGTH} letters or digits, got ${JSON.stringify(spec.publisherId)}`);
     }
-    this.setSeq(0);
+    this.inboxBytes = encoder.encode(`${spec.inbox}.`).length;
+    this.setWidth(SEQ_WIDTH);
   }
 
-  /** Header bytes (constant while the sequence fits its width). */
+  /** Header bytes of the message prepared last (constant while the sequence keeps its width). */
   get headerBytes(): number {
     return this.header.bytes;
   }
 
   /**
-   * Prepares the frame of message `seq` with a payload of `size` bytes under a subject prefix
+   * Prepares the frame of message `seq` (sequences only grow: they are the messages accepted
+   * before it) with a payload of `size` bytes under a subject prefix
    * (`PUB <subject> `, padded) of `prefixBytes`, and returns its length (plus any extra spaces the
-   * caller adds). The next sequence is the cached one moved on by one: no digits computed.
+   * caller adds).
    */
   prepare(prefixBytes: number, seq: number, size: number): number {
-    if (seq !== this.seq) this.setSeq(seq);
-    const hdr = this.header.bytes;
-    const total = hdr + size;
+    if (seq >= this.widthEnd) this.setWidth(widthFor(seq));
+    const total = this.header.bytes + size;
     this.total = total;
-    this.frame = 1 + prefixBytes + this.reply.bytes + decimalDigits(total) + 2 + total + 2;
-    return this.frame;
+    return 1 + prefixBytes + this.reply.bytes + decimalDigits(total) + 2 + total + 2;
   }
 
   /**
-   * Writes everything before the payload of the message prepared last at `o` (into `b`, with `dv`
-   * a DataView over the same bytes) and returns where the payload goes; `spaces` extra spaces go
-   * before the total length (to align the payload for the copy). The caller writes the payload
-   * and the closing CRLF; the sequence moves on by one.
+   * Main thread: writes the control line of the message prepared last at `o` (into `b`, with `dv`
+   * a DataView over the same bytes), its sequence left as zeros, and returns where the payload
+   * goes, past the header block (left unwritten); `spaces` extra spaces go before the total
+   * length (to align the payload for the copy). The caller writes the payload and the closing CRLF.
    */
   writeHead(b: Uint8Array, dv: DataView, o: number, prefix: Prefix, spaces: number): number {
     b[o++] = H;
@@ -120,68 +124,57 @@ export class JetStreamFrame {
     o = writeDecimal(b, o, this.total, decimalDigits(this.total));
     b[o++] = CR;
     b[o++] = LF;
-    o = storeWords(b, dv, o, this.header);
-    this.nextSeq();
-    return o;
-  }
-
-  /** Rebuilds the parts for `seq` (at start, after a refused write's retry with another seq, or a wider width). */
-  private setSeq(seq: number): void {
-    const width = widthFor(seq);
-    if (width !== this.width) {
-      this.width = width;
-      const spec = this.spec;
-      const open = encoder.encode(spec.msgId ? `NATS/1.0\r\nNats-Msg-Id: ${spec.publisherId}-` : 'NATS/1.0\r\n');
-      const close = encoder.encode(
-        `${spec.msgId ? '\r\n' : ''}${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}\r\n`,
-      );
-      const header = new Uint8Array(open.length + (spec.msgId ? width : 0) + close.length).fill(ZERO);
-      header.set(open, 0);
-      header.set(close, header.length - close.length);
-      this.header = new Words(header);
-      this.headerSeqAt = open.length;
-      const reply = encoder.encode(`${spec.inbox}.`);
-      const after = encoder.encode(` ${header.length} `);
-      // Leading spaces make the reply part whole 8-byte words, so it is stored with the fewest stores.
-      const lead = (8 - ((reply.length + width + after.length) & 7)) & 7;
-      const replyBytes = new Uint8Array(lead + reply.length + width + after.length).fill(SPACE);
-      replyBytes.set(reply, lead);
-      replyBytes.set(after, lead + reply.length + width);
-      this.reply = new Words(replyBytes);
-      this.replySeqAt = lead + reply.length;
-    }
-    this.seq = seq;
-    const text = seqText(seq, width);
-    const withMsgId = this.spec.msgId;
-    for (let i = 0; i < width; i++) {
-      const digit = text.charCodeAt(i);
-      this.reply.text[this.replySeqAt + i] = digit;
-      if (withMsgId) this.header.text[this.headerSeqAt + i] = digit;
-    }
+    return o + this.header.bytes;
   }
 
   /**
-   * seq + 1 on the digits in place (the parts' words are views of them): a carry through
-   * trailing nines, usually one digit in each part.
+   * Worker: completes the frame at `off`, message `seq`, as writeHead() left it: the sequence's
+   * digits in the reply subject, then the header block after the control line. Idempotent (a
+   * resent frame may be completed again).
    */
-  private nextSeq(): void {
-    const r = this.reply.text;
-    const h = this.header.text;
-    const ri = this.replySeqAt;
-    const hi = this.headerSeqAt;
-    const withMsgId = this.spec.msgId;
-    let i = this.width - 1;
-    while (i >= 0 && r[ri + i] === NINE) {
-      r[ri + i] = ZERO;
-      if (withMsgId) h[hi + i] = ZERO;
-      i--;
+  completeHead(b: Uint8Array, dv: DataView, off: number, seq: number): void {
+    const width = widthFor(seq);
+    if (width !== this.width) this.setWidth(width);
+    const d = this.digits;
+    for (let i = width - 1, n = seq; i >= 0; i--) {
+      const q = Math.floor(n / 10);
+      d[i] = ZERO + (n - q * 10); // (ZERO + n could round past 2^53)
+      n = q;
     }
-    this.seq++;
-    if (i < 0)
-      this.setSeq(this.seq); // all nines: one more word of digits
-    else {
-      r[ri + i]!++;
-      if (withMsgId) h[hi + i]!++;
-    }
+    // Past `HPUB `, the subject (no spaces in it), then its padding and the reply's lead spaces.
+    let o = off + 5;
+    while (b[o] !== SPACE) o++;
+    while (b[o] === SPACE) o++;
+    o += this.inboxBytes;
+    for (let i = 0; i < width; i++) b[o + i] = d[i]!;
+    o += width;
+    while (b[o] !== CR) o++;
+    const h = o + 2;
+    storeWords(b, dv, h, this.header);
+    if (this.spec.msgId) for (let i = 0, at = h + this.headerSeqAt; i < width; i++) b[at + i] = d[i]!;
+  }
+
+  /** Builds the parts for sequences of `width` digits (at start, and past 10^8 and 10^12). */
+  private setWidth(width: number): void {
+    this.width = width;
+    this.widthEnd = 10 ** width;
+    const spec = this.spec;
+    const open = encoder.encode(spec.msgId ? `NATS/1.0\r\nNats-Msg-Id: ${spec.publisherId}-` : 'NATS/1.0\r\n');
+    const close = encoder.encode(
+      `${spec.msgId ? '\r\n' : ''}${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}\r\n`,
+    );
+    const header = new Uint8Array(open.length + (spec.msgId ? width : 0) + close.length).fill(ZERO);
+    header.set(open, 0);
+    header.set(close, header.length - close.length);
+    this.header = new Words(header);
+    this.headerSeqAt = open.length;
+    const reply = encoder.encode(`${spec.inbox}.`);
+    const after = encoder.encode(` ${header.length} `);
+    const lead = (8 - ((reply.length + width + after.length) & 7)) & 7;
+    const replyBytes = new Uint8Array(lead + reply.length + width + after.length).fill(SPACE);
+    replyBytes.set(reply, lead);
+    replyBytes.fill(ZERO, lead + reply.length, lead + reply.length + width);
+    replyBytes.set(after, lead + reply.length + width);
+    this.reply = new Words(replyBytes);
   }
 }

@@ -144,8 +144,9 @@ export class Publisher implements AsyncDisposable {
       this.publisherId = newPublisherId();
       // 8 random characters (62^8 values) keep the inbox, written into every frame, short.
       const inbox = `_INBOX.${newPublisherId().slice(0, 8)}`;
-      this.jsFrame = new JetStreamFrame({ inbox, publisherId: this.publisherId, msgId: js.msgId, expectStream: js.expectStream });
-      jetstream = { inbox, ackTimeoutMs: js.ackTimeoutMs, maxPendingAcks: js.maxPendingAcks, noRespondersRetryMs: js.noRespondersRetryMs };
+      const frame = { inbox, publisherId: this.publisherId, msgId: js.msgId, expectStream: js.expectStream };
+      this.jsFrame = new JetStreamFrame(frame);
+      jetstream = { frame, ackTimeoutMs: js.ackTimeoutMs, maxPendingAcks: js.maxPendingAcks, noRespondersRetryMs: js.noRespondersRetryMs };
     }
     const task: WorkerTask = {
       ring,

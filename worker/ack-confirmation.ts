@@ -5,6 +5,7 @@
  * Unacked messages go out again after ackTimeout or a reconnect (same bytes, so the same Msg-Id);
  * 503s are retried with backoff for a bounded time; error acks are final and reported, coalesced.
  */
+import { JetStreamFrame } from '../src/jetstream-frame.js';
 import { Stat } from '../src/shared/layout.js';
 import type { JetStreamWorkerSettings, StreamRejection } from '../src/shared/protocol.js';
 import { AckWindow, Entry, type AckCounters, type Rejection } from './ack-window.js';
@@ -31,6 +32,8 @@ export class AckConfirmation implements Confirmation {
   private readonly window: AckWindow;
   private readonly counters: AckCounters = { stored: 0, duplicates: 0, serverRejected: 0, ackTimeouts: 0, retries: 0 };
   private readonly parsed = new ParsedAck();
+  /** Completes each frame's head (its sequence and header block) before it is first handed over. */
+  private readonly frame: JetStreamFrame;
   /** Sequence of the record at the ring's sentRec. */
   private cursor = 0;
   /** RELEASED_MSGS as this side last left it: a difference means main dropped from the head. */
@@ -55,6 +58,7 @@ export class AckConfirmation implements Confirmation {
     private readonly onRejected: (e: RejectedEvent) => void,
   ) {
     this.window = new AckWindow(settings, this.counters, (r) => this.rejected(r));
+    this.frame = new JetStreamFrame(settings.frame);
     this.seenReleased = ring.releasedMsgs;
   }
 
@@ -74,7 +78,7 @@ export class AckConfirmation implements Confirmation {
     if (this.subscribed) return;
     this.subscribed = true;
     // nats.js keeps the subscription across reconnects and sends SUB before anything we write.
-    wire.subscribeRaw(`${this.settings.inbox}.*`, (subject, raw, hdrLen) => this.onAck(subject, raw, hdrLen));
+    wire.subscribeRaw(`${this.settings.frame.inbox}.*`, (subject, raw, hdrLen) => this.onAck(subject, raw, hdrLen));
   }
 
   reset(connection: object | undefined): void {
@@ -103,6 +107,7 @@ export class AckConfirmation implements Confirmation {
     if (w.full) return Admit.STOP;
     if (w.outstanding === 0) this.heardAt = this.now;
     w.sent(seq, off, len, this.now);
+    this.frame.completeHead(this.ring.bytes, this.ring.dataView, off, seq);
     this.cursor++;
     return Admit.SEND;
   }

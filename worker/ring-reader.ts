@@ -27,7 +27,9 @@ export class RingReader {
   readonly stats: Float64Array;
   private readonly lengths: Uint8Array;
   private readonly stamps: Int32Array;
-  private readonly bytes: Uint8Array;
+  /** The frame bytes, and a DataView of them (for the worker's part of JetStream frames). */
+  readonly bytes: Uint8Array;
+  readonly dataView: DataView;
   readonly capacity: number;
   /** Next byte to hand to the socket, and its offset in the frame bytes. */
   sentPos = 0;
@@ -45,6 +47,7 @@ export class RingReader {
     this.lengths = views.lengths;
     this.stamps = views.stamps;
     this.bytes = views.bytes;
+    this.dataView = new DataView(views.bytes.buffer, views.bytes.byteOffset, views.bytes.byteLength);
     this.capacity = views.geometry.capacity;
     // Both sides start from the positions in shared memory (0, or near 2^32 in wrap tests).
     this.confirmedPos = this.sentPos = this.maxSentPos = Atomics.load(this.control, CONFIRMED_POS) >>> 0;

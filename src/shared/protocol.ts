@@ -4,6 +4,7 @@
  * structured cloning drops their class and `code`; the main side rebuilds them by `code`.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { JetStreamFrameSpec } from '../jetstream-frame.js';
 import type { RingGeometry } from './layout.js';
 
 /** Connection options after validation: plain data only, so they can be structured-cloned. */
@@ -67,10 +68,13 @@ export interface WorkerTask {
   readonly jetstream?: JetStreamWorkerSettings;
 }
 
-/** What the worker needs of JetStream mode (the frames themselves are built on the main thread). */
+/** What the worker needs of JetStream mode. */
 export interface JetStreamWorkerSettings {
-  /** Acks come back on `<inbox>.<seq>`; the worker subscribes to `<inbox>.*`. */
-  readonly inbox: string;
+  /**
+   * The frames' format, as the main thread writes them: the worker completes each frame's head
+   * (jetstream-frame.ts). Acks come back on `<inbox>.<seq>`; the worker subscribes to `<inbox>.*`.
+   */
+  readonly frame: JetStreamFrameSpec;
   readonly ackTimeoutMs: number;
   readonly maxPendingAcks: number;
   readonly noRespondersRetryMs: number;

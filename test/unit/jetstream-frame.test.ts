@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { JetStreamFrame, PUBLISHER_ID_LENGTH, newPublisherId, seqText, type JetStreamFrameSpec } from '../../src/jetstream-frame.js';
+import { longFrameLength } from '../../src/shared/layout.js';
 import { Subject } from '../../src/subjects.js';
 
 /** The frame as a plain string; the sequence zero-padded to 8 digits (a multiple of 4 past 10^8). */
@@ -17,9 +18,15 @@ function reference(spec: JetStreamFrameSpec, subject: string, n: number, payload
   return `HPUB ${subject} ${spec.inbox}.${seq} ${' '.repeat(spaces)}${h} ${h + Buffer.byteLength(payload)}\r\n${hdr}${payload}\r\n`;
 }
 
-/** The encoder's frame with the payload appended, with runs of separator spaces collapsed as the server reads them. */
+/**
+ * The frame as the two sides build it: the main thread's encoder (`main`) writes the control line
+ * and the payload, the worker's (`worker`, another instance from the same spec) completes the
+ * head. Checks on the way that the main thread's part leaves the header block alone, writes
+ * nothing outside the frame, and that its control line alone gives the frame's length.
+ */
 function encode(
-  frame: JetStreamFrame,
+  main: JetStreamFrame,
+  worker: JetStreamFrame,
   subject: Subject,
   seq: number,
   payload: string,
@@ -27,14 +34,18 @@ function encode(
   at: number,
 ): { text: string; length: number } {
   const size = Buffer.byteLength(payload);
-  const length = frame.prepare(subject.bytes, seq, size) + spaces;
+  const length = main.prepare(subject.bytes, seq, size) + spaces;
   const b = new Uint8Array(at + length + 8).fill(0xee);
   const dv = new DataView(b.buffer);
-  let o = frame.writeHead(b, dv, at, subject, spaces);
+  let o = main.writeHead(b, dv, at, subject, spaces);
+  const headerBytes = main.headerBytes;
+  expect(b.subarray(o - headerBytes, o).every((x) => x === 0xee)).toBe(true);
   o += Buffer.from(b.buffer).write(payload, o);
   b[o++] = 13;
   b[o++] = 10;
   expect(o - at).toBe(length);
+  expect(longFrameLength(b, at)).toBe(length);
+  worker.completeHead(b, dv, at, seq);
   expect(b[at - 1] ?? 0xee).toBe(0xee); // nothing written outside the frame
   expect(b[o]).toBe(0xee);
   return { text: Buffer.from(b.subarray(at, o)).toString('utf8'), length };
@@ -60,13 +71,14 @@ describe('JetStreamFrame', () => {
   it('matches the reference string for every combination, at any offset', () => {
     let at = 0;
     for (const spec of specs) {
-      const frame = new JetStreamFrame(spec);
+      const worker = new JetStreamFrame(spec);
       for (const name of subjects) {
         const subject = new Subject(name);
         for (const seq of seqs) {
+          const frame = new JetStreamFrame(spec); // the main thread's sequences only grow
           for (const payload of payloads) {
             const spaces = (seq + payload.length) % 8;
-            const got = encode(frame, subject, seq, payload, spaces, (at = (at + 1) % 13));
+            const got = encode(frame, worker, subject, seq, payload, spaces, (at = (at + 1) % 13));
             expect(normalise(got.text)).toBe(normalise(reference(spec, name, seq, payload, 0)));
             expect(frame.headerBytes + Buffer.byteLength(payload)).toBe(Number(/ (\d+)\r\n/.exec(got.text)![1]));
           }
@@ -75,17 +87,30 @@ describe('JetStreamFrame', () => {
     }
   });
 
-  it('consecutive sequences (the cached digits, carried in place) match a fresh encoding, across digit boundaries', () => {
+  it('the worker completes frames in any order (resends, across digit-width boundaries), over stale bytes', () => {
     const spec = specs[1]!;
-    const running = new JetStreamFrame(spec);
+    const worker = new JetStreamFrame(spec);
     const subject = new Subject('telemetry.cpu');
-    for (const start of [0, 95, 995, 99_990, 10 ** 8 - 5, 2 ** 32 - 5, 10 ** 12 - 5]) {
-      for (let seq = start; seq < start + 20; seq++) {
-        const fresh = new JetStreamFrame(spec); // a new object: digits computed from scratch
-        expect(encode(running, subject, seq, 'abc', 0, 3).text).toBe(encode(fresh, subject, seq, 'abc', 0, 3).text);
-        expect(normalise(encode(fresh, subject, seq, 'abc', 0, 3).text)).toBe(normalise(reference(spec, 'telemetry.cpu', seq, 'abc', 0)));
-      }
+    const order = [5, 99_999_999, 100_000_000, 6, 10 ** 12 + 3, 100_000_001, 7, 7, 2 ** 32];
+    for (const seq of order) {
+      // The main thread's sequences only grow: one encoder per frame here, the worker's is shared.
+      const got = encode(new JetStreamFrame(spec), worker, subject, seq, 'abc', seq % 8, 3);
+      expect(normalise(got.text)).toBe(normalise(reference(spec, 'telemetry.cpu', seq, 'abc', 0)));
     }
+    // A frame completed again (a resend) over a head that another sequence completed before: the
+    // worker writes every byte of its part, so nothing stale survives.
+    const size = 3;
+    const b = new Uint8Array(256).fill(0xee);
+    const dv = new DataView(b.buffer);
+    const fresh = new JetStreamFrame(spec);
+    fresh.prepare(subject.bytes, 123, size);
+    let o = fresh.writeHead(b, dv, 0, subject, 0);
+    o += Buffer.from(b.buffer).write('abc', o);
+    b[o++] = 13;
+    b[o++] = 10;
+    worker.completeHead(b, dv, 0, 456);
+    worker.completeHead(b, dv, 0, 123);
+    expect(normalise(Buffer.from(b.subarray(0, o)).toString())).toBe(normalise(reference(spec, 'telemetry.cpu', 123, 'abc', 0)));
   });
 
   it('the sequence text is zero-padded to 8 digits, 12 past 10^8, 16 past 10^12', () => {
