@@ -26,6 +26,8 @@ export interface StoredMessage {
   /** The Nats-Msg-Id header, or undefined. */
   readonly msgId: string | undefined;
   readonly data: Uint8Array;
+  /** Any header's values, by name (none: empty). */
+  readonly header: (name: string) => string[];
 }
 
 async function withConnection<T>(server: string | string[] | NatsConnection, fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
@@ -165,7 +167,14 @@ export async function readStream(
             break;
           }
           const m = next.value;
-          onMessage({ seq: m.seq, subject: m.subject, msgId: m.headers?.get('Nats-Msg-Id') || undefined, data: m.data });
+          const headers = m.headers;
+          onMessage({
+            seq: m.seq,
+            subject: m.subject,
+            msgId: headers?.get('Nats-Msg-Id') || undefined,
+            data: m.data,
+            header: (name) => headers?.values(name) ?? [],
+          });
           nextSeq = m.seq + 1;
           seen++;
         }

@@ -9,7 +9,12 @@ export type HeadersInit = Record<string, string | readonly string[]> | Iterable<
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function encodeHeaders(h: HeadersInit): string {
-  let out = 'NATS/1.0\r\n';
+  return `NATS/1.0\r\n${headerLines(h)}\r\n`;
+}
+
+/** The `Key: value\r\n` lines of `h`, without the version line and the closing blank line. */
+export function headerLines(h: HeadersInit): string {
+  let out = '';
   const entries: Iterable<[string, string | readonly string[]]> =
     Symbol.iterator in (h as object) ? (h as Iterable<[string, string[]]>) : Object.entries(h);
   for (const [key, value] of entries) {
@@ -25,5 +30,5 @@ export function encodeHeaders(h: HeadersInit): string {
       out += `${key}: ${v}\r\n`;
     }
   }
-  return `${out}\r\n`;
+  return out;
 }

@@ -19,7 +19,7 @@ import {
   reviveError,
 } from './errors.js';
 import { EventHub, type PublisherEvent } from './events.js';
-import { encodeHeaders, type HeadersInit } from './headers.js';
+import { encodeHeaders, headerLines, type HeadersInit } from './headers.js';
 import { resolveOptions, type PublisherOptions, type ResolvedOptions } from './options.js';
 import { JetStreamFrame, newPublisherId } from './jetstream-frame.js';
 import { REJECT_TOO_LARGE, RingWriter } from './ring-writer.js';
@@ -240,11 +240,7 @@ export class Publisher implements AsyncDisposable {
 
   private tryPublishWith(subject: string, payload: Payload, options: PublishOptions): boolean {
     if (options === null || typeof options !== 'object') throw new InvalidPayloadError('publish options must be an object');
-    if (this.jsFrame !== undefined) {
-      throw new InvalidPayloadError(
-        'publish options (reply, headers) are not supported in JetStream mode: the reply subject and headers carry the ack and the Msg-Id',
-      );
-    }
+    if (this.jsFrame !== undefined) return this.tryPublishJetStreamWith(subject, payload, options, this.jsFrame);
     validateSubject(subject);
     if (options.reply !== undefined) validateSubject(options.reply, 'reply subject');
     const size = payloadSize(payload);
@@ -261,6 +257,23 @@ export class Publisher implements AsyncDisposable {
       head = encodeText(`PUB ${subject} ${reply}${size}\r\n`);
     }
     this.checkMaxPayload(total);
+    return this.writer.tryWriteHead(head, payload, size) || this.refused(size);
+  }
+
+  /**
+   * JetStream mode with options: headers go after the Msg-Id (a Nats-Msg-Id of the caller's
+   * replaces ours); a reply subject is refused, since the reply carries the stream's ack.
+   */
+  private tryPublishJetStreamWith(subject: string, payload: Payload, options: PublishOptions, js: JetStreamFrame): boolean {
+    if (options.reply !== undefined) {
+      throw new InvalidPayloadError("a reply subject is not supported in JetStream mode: the reply subject carries the stream's ack");
+    }
+    validateSubject(subject);
+    const size = payloadSize(payload);
+    if (options.headers !== undefined && !this.headersSupported) throw new InvalidPayloadError('the server does not support headers');
+    const lines = options.headers === undefined ? '' : headerLines(options.headers);
+    const head = js.headWithHeaders(subject, this.writer.acceptedMessages, lines, size);
+    this.checkMaxPayload(head.length - head.indexOf(10) - 1 + size);
     return this.writer.tryWriteHead(head, payload, size) || this.refused(size);
   }
 
