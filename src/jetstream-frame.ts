@@ -148,10 +148,8 @@ export class JetStreamFrame {
     o += this.inboxBytes;
     for (let i = 0; i < width; i++) b[o + i] = d[i]!;
     o += width + 1;
-    // The header length: the worker's own, or a publish with headers that wrote its whole head.
-    let hdr = 0;
-    for (let c = b[o]!; c !== SPACE; c = b[++o]!) hdr = hdr * 10 + c - ZERO;
-    if (hdr !== this.header.bytes) return;
+    // Two spaces after the sequence: a head the main thread wrote whole (a publish with headers).
+    if (b[o] === SPACE) return;
     while (b[o] !== CR) o++;
     const h = o + 2;
     storeWords(b, dv, h, this.header);
@@ -160,10 +158,10 @@ export class JetStreamFrame {
 
   /**
    * Main thread, publishes with headers: the whole head of message `seq` (control line and header
-   * block, user headers after ours) as bytes, for RingWriter.tryWriteHead(). Its header block is
-   * longer than the worker's, which completeHead() sees from the control line, so it leaves it
-   * alone. `userLines` is headerLines() of the caller's headers; with a Nats-Msg-Id among them,
-   * the caller's id deduplicates and none is added.
+   * block, user headers after ours) as bytes, for RingWriter.tryWriteHead(). Two spaces follow its
+   * sequence (a legal separator), which tells completeHead() to leave the head alone: its header
+   * length may even equal the worker's. `userLines` is headerLines() of the caller's headers; with
+   * a Nats-Msg-Id among them, the caller's id deduplicates and none is added.
    */
   headWithHeaders(subject: string, seq: number, userLines: string, size: number): Uint8Array {
     const spec = this.spec;
@@ -173,7 +171,7 @@ export class JetStreamFrame {
       `NATS/1.0\r\n${spec.msgId && !own ? `Nats-Msg-Id: ${spec.publisherId}-${digits}\r\n` : ''}` +
       `${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}${userLines}\r\n`;
     const hdr = Buffer.byteLength(header);
-    return encoder.encode(`HPUB ${subject} ${spec.inbox}.${digits} ${hdr} ${hdr + size}\r\n${header}`);
+    return encoder.encode(`HPUB ${subject} ${spec.inbox}.${digits}  ${hdr} ${hdr + size}\r\n${header}`);
   }
 
   /** Builds the parts for sequences of `width` digits (at start, and past 10^8 and 10^12). */

@@ -113,6 +113,26 @@ describe('JetStreamFrame', () => {
     expect(normalise(Buffer.from(b.subarray(0, o)).toString())).toBe(normalise(reference(spec, 'telemetry.cpu', 123, 'abc', 0)));
   });
 
+  it("leaves a head the main thread wrote whole (a publish with headers) alone, even one whose header length is the worker's", () => {
+    const spec = specs[0]!;
+    const main = new JetStreamFrame(spec);
+    const worker = new JetStreamFrame(spec);
+    // A caller's Msg-Id as long as ours: the same header length as the worker's own block.
+    const own = `Nats-Msg-Id: ${'x'.repeat(PUBLISHER_ID_LENGTH + 1 + 8)}\r\n`;
+    for (const lines of [own, 'X-A: 1\r\n', '']) {
+      const head = main.headWithHeaders('telemetry.cpu', 42, lines, 3);
+      const b = new Uint8Array(head.length + 5);
+      b.set(head);
+      b.set([97, 98, 99, 13, 10], head.length);
+      const before = Buffer.from(b).toString();
+      if (lines === own) expect(head.length - head.indexOf(10) - 1).toBe(main.headerBytes);
+      worker.completeHead(b, new DataView(b.buffer), 0, 42);
+      expect(Buffer.from(b).toString()).toBe(before);
+      const hdr = `NATS/1.0\r\n${lines === own ? '' : `Nats-Msg-Id: ${spec.publisherId}-00000042\r\n`}${lines}\r\n`;
+      expect(normalise(before)).toBe(`HPUB telemetry.cpu ${spec.inbox}.00000042 ${hdr.length} ${hdr.length + 3}\r\n${hdr}abc\r\n`);
+    }
+  });
+
   it('the sequence text is zero-padded to 8 digits, 12 past 10^8, 16 past 10^12', () => {
     expect(seqText(7)).toBe('00000007');
     expect(seqText(10 ** 8)).toBe('000100000000');
