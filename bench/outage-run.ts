@@ -72,6 +72,8 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     })();
     await nc.flush();
   }
+  // Before traffic: the client's fixed cost (nats-offload's ring pages are not touched yet).
+  const rssAfterCreate = process.memoryUsage().rss;
 
   // Messages of the lap: stats() counts them, the paced phase's figures must not.
   let lapped = 0;
@@ -217,6 +219,7 @@ async function run(cfg: OutageRunConfig): Promise<OutageRunResult> {
     config: cfg,
     sharedBytes,
     baselineRss: baseline.rss,
+    rssAfterCreate,
     maxRss,
     rssGrowth: maxRss - baseline.rss,
     offered,

@@ -50,6 +50,13 @@ import { workerFilename } from './worker-path.js';
 import { publisherWritable, type WritableOptions } from './writable.js';
 import type { Writable } from 'node:stream';
 
+/**
+ * The worker's young generation, in MiB. Its garbage dies within a pass, yet V8's default lets
+ * the young generation grow to 16+ MiB under load: 2 MiB cut the outage bench's RSS by ~6 MiB,
+ * with no throughput change beyond the noise (README, Memory).
+ */
+const WORKER_YOUNG_GENERATION_MB = 2;
+
 export interface PublishOptions {
   /** Reply subject sent with the message. */
   reply?: string;
@@ -132,6 +139,7 @@ export class Publisher implements AsyncDisposable {
       maxThreads: 1,
       atomics: 'disabled',
       concurrentTasksPerWorker: 1,
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
     });
     const { port1, port2 } = new MessageChannel();
     this.port = port1;

@@ -40,6 +40,8 @@ export interface OutageRunResult {
   readonly sharedBytes: number;
   /** RSS before either client was created (after a GC). */
   readonly baselineRss: number;
+  /** RSS once the client is connected, before any publish (nats-offload: the worker thread, the ring untouched). */
+  readonly rssAfterCreate: number;
   /** Highest RSS sampled from then on (the worker thread and the ring included). */
   readonly maxRss: number;
   readonly rssGrowth: number;

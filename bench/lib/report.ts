@@ -388,6 +388,7 @@ function outageSection(o: OutageResult): string {
       label(r.config),
       offload ? mib(r.sharedBytes) : '–',
       mib(r.baselineRss),
+      `+${mib(r.rssAfterCreate - r.baselineRss)}`,
       mib(r.maxRss),
       `+${mib(r.rssGrowth)}`,
       offload ? mib(r.config.bufferBytes + 16 * MiB) : '–',
@@ -412,7 +413,9 @@ function outageSection(o: OutageResult): string {
         `(so the ring has wrapped before the outage); then both publish ${int(first.config.ratePerSecond)} msg/s of ${payloadLabel(first.config.payload)} ` +
         `at a fixed rate (refused messages are not retried); after ${first.config.beforeMs} ms the server is stopped, restarted on the same port ` +
         `${first.config.outageMs} ms later, and publishing goes on for ${first.config.afterMs} ms. A subscriber process counts sequence numbers. ` +
-        '"Shared" is the growth of `process.memoryUsage().arrayBuffers` across `createPublisher()`. "Drain": from the restart until ' +
+        '"Shared" is the growth of `process.memoryUsage().arrayBuffers` across `createPublisher()`. "At start": RSS growth once the ' +
+        "client is connected, before it publishes (nats-offload: its worker thread; the ring's pages are not touched yet). " +
+        '"Drain": from the restart until ' +
         'everything accepted before it was confirmed. Core NATS delivers at most once: a message the server confirmed (a PONG after it) ' +
         'just before it was stopped may never have reached the subscriber; such losses are counted apart, in brackets.',
     '',
@@ -421,6 +424,7 @@ function outageSection(o: OutageResult): string {
         'Run',
         '>Shared MiB',
         '>RSS before MiB',
+        '>At start MiB',
         '>RSS peak MiB',
         '>Growth MiB',
         '>Limit MiB',
