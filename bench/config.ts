@@ -78,7 +78,7 @@ const FULL: BenchConfig = {
     natsFlushEvery: 16_384,
     go: false,
   },
-  eventLoop: { ratesPerSecond: [100_000, 200_000, 400_000], payload: 128, durationMs: 2000, burstMs: 1 },
+  eventLoop: { ratesPerSecond: [100_000, 200_000, 300_000, 400_000], payload: 128, durationMs: 2000, burstMs: 1 },
   outage: {
     ratePerSecond: 100_000,
     payload: 128,
