@@ -7,6 +7,23 @@
  */
 import type { Reporter, TestModule } from 'vitest/node';
 
+interface ErrorLike {
+  readonly message?: string;
+  readonly stack?: string;
+}
+
+/** The error's first line, and where in a test file it was thrown (the first stack frame under test/). */
+function describeError(e: ErrorLike | undefined): string {
+  if (e === undefined) return '';
+  const first = e.message?.split('\n')[0] ?? '';
+  const at = e.stack
+    ?.split('\n')
+    .find((l) => l.includes('/test/'))
+    ?.trim()
+    .replace(`${process.cwd()}/`, '');
+  return at === undefined ? first : `${first} (${at})`;
+}
+
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>, errors: ReadonlyArray<unknown>): void {
     let passed = 0;
@@ -14,26 +31,27 @@ export default class SummaryReporter implements Reporter {
     let skipped = 0;
     const listed: string[] = [];
     for (const m of modules) {
+      const file = m.moduleId.replace(`${process.cwd()}/`, '');
       for (const t of m.children.allTests()) {
         const result = t.result();
         if (result.state === 'passed') {
           passed++;
+          // A retried test that passed keeps the errors of the attempts that failed.
           if (t.diagnostic()?.flaky)
-            listed.push(`retried: ${m.moduleId.replace(`${process.cwd()}/`, '')} > ${t.fullName}: failed, then passed when run again`);
+            listed.push(`retried: ${file} > ${t.fullName}: passed when run again; first failed with ${describeError(result.errors?.[0])}`);
         } else if (result.state === 'failed') {
           failed++;
-          const first = result.errors?.[0]?.message?.split('\n')[0] ?? '';
-          listed.push(`failed: ${m.moduleId.replace(`${process.cwd()}/`, '')} > ${t.fullName}: ${first}`);
+          listed.push(`failed: ${file} > ${t.fullName}: ${describeError(result.errors?.[0])}`);
         } else skipped++;
       }
       if (m.state() === 'failed' && [...m.children.allTests()].length === 0) {
         failed++;
-        listed.push(`failed: ${m.moduleId.replace(`${process.cwd()}/`, '')} (the file did not run)`);
+        listed.push(`failed: ${file} (the file did not run)`);
       }
     }
-    for (const e of errors) listed.push(`failed: unhandled error: ${String((e as Error)?.message ?? e).split('\n')[0]}`);
+    for (const e of errors) listed.push(`failed: unhandled error: ${describeError(e as ErrorLike)}`);
     failed += errors.length;
-    const lines = listed.map((f) => (f.length > 400 ? `${f.slice(0, 400)}…` : f));
+    const lines = listed.map((f) => (f.length > 600 ? `${f.slice(0, 600)}…` : f));
     process.stdout.write(`\n${lines.map((l) => `${l}\n`).join('')}${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }
