@@ -59,6 +59,13 @@ function batch(payload: Uint8Array): number {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 await sleep(300);
 const pid = spinner.pid!; // taskset execs node in its own process
+// Ctrl-C must not leave the spinner behind, running or stopped.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    spinner.kill('SIGKILL');
+    process.exit(130);
+  });
+}
 const busy = (on: boolean): void => void process.kill(pid, on ? 'SIGCONT' : 'SIGSTOP');
 try {
   console.log(`ns per publish (ring writer alone, batches of ${BATCH}), median of ${ROUNDS} rounds; other CPU idle vs busy`);

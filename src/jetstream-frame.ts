@@ -15,6 +15,7 @@
  * more past 10^8 and 10^12), so the header's length is known without its digits.
  */
 import { CR, LF, SPACE, ZERO, decimalDigits, writeDecimal } from './ascii.js';
+import { InvalidPayloadError } from './errors.js';
 import type { Prefix } from './subjects.js';
 import { LITTLE_ENDIAN, Words, storeWords } from './words.js';
 
@@ -162,11 +163,14 @@ export class JetStreamFrame {
    * sequence (a legal separator), which tells completeHead() to leave the head alone: its header
    * length may even equal the worker's. `userLines` is headerLines() of the caller's headers; with
    * a Nats-Msg-Id among them, the caller's id deduplicates and none is added.
+   * @throws {InvalidPayloadError} an empty Nats-Msg-Id
    */
   headWithHeaders(subject: string, seq: number, userLines: string, size: number): Uint8Array {
     const spec = this.spec;
     const digits = seqText(seq);
+    // Header names are case-sensitive to nats-server: only `Nats-Msg-Id` is its deduplication key.
     const own = /^Nats-Msg-Id:/m.test(userLines);
+    if (/^Nats-Msg-Id: *\r?$/m.test(userLines)) throw new InvalidPayloadError('an empty Nats-Msg-Id header would turn deduplication off');
     const header =
       `NATS/1.0\r\n${spec.msgId && !own ? `Nats-Msg-Id: ${spec.publisherId}-${digits}\r\n` : ''}` +
       `${spec.expectStream === undefined ? '' : `Nats-Expected-Stream: ${spec.expectStream}\r\n`}${userLines}\r\n`;

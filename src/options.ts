@@ -361,8 +361,9 @@ function jetstream(v: unknown): ResolvedJetStream | undefined {
     if (!JETSTREAM_KEYS.includes(k)) fail(`jetstream.${k}`, `one of ${JETSTREAM_KEYS.join(', ')}`, val);
   }
   const expectStream = o.expectStream;
-  if (expectStream !== undefined && (typeof expectStream !== 'string' || !/^[^\s.*>/\\]+$/.test(expectStream))) {
-    fail('jetstream.expectStream', 'a stream name (no whitespace, `.`, `*`, `>` or slashes)', expectStream);
+  // Printable characters only (as nats-server's stream names): the name is written into every frame's header.
+  if (expectStream !== undefined && (typeof expectStream !== 'string' || !/^[^\s.*>/\\\u0000-\u001f\u007f]+$/.test(expectStream))) {
+    fail('jetstream.expectStream', 'a stream name (no whitespace, control characters, `.`, `*`, `>` or slashes)', expectStream);
   }
   const msgId = o.msgId ?? 'auto';
   if (msgId !== 'auto' && msgId !== false) fail('jetstream.msgId', "'auto' or false", msgId);

@@ -219,12 +219,14 @@ export class Publisher implements AsyncDisposable {
     if (options !== undefined) return this.tryPublishWith(subject instanceof Subject ? subject.name : subject, payload, options);
     const prefix = this.subjects.resolve(subject);
     const size = payloadSize(payload);
-    this.checkMaxPayload(size);
     const js = this.jsFrame;
-    return (
-      (js === undefined ? this.writer.tryWrite(prefix, payload, size) : this.writer.tryWriteJetStream(prefix, payload, size, js)) ||
-      this.refused(size)
-    );
+    if (js === undefined) {
+      this.checkMaxPayload(size);
+      return this.writer.tryWrite(prefix, payload, size) || this.refused(size);
+    }
+    // The server's limit counts the header block too.
+    this.checkMaxPayload(js.headerBytes + size);
+    return this.writer.tryWriteJetStream(prefix, payload, size, js) || this.refused(size);
   }
 
   /**

@@ -15,7 +15,7 @@
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class Words {
-  /** The text itself: patch it here (the views below share its memory) to change what is stored. */
+  /** The text itself (the views below share its memory). */
   readonly text: Uint8Array;
   /** Its whole 8-byte words. */
   readonly doubles: Float64Array;

@@ -12,10 +12,20 @@ interface ErrorLike {
   readonly stack?: string;
 }
 
-/** The error's first line, and where in a test file it was thrown (the first stack frame under test/). */
+/**
+ * The error's first line (with fast-check's seed and counterexample lines, which reproduce it), and
+ * where in a test file it was thrown (the first stack frame under test/).
+ */
 function describeError(e: ErrorLike | undefined): string {
   if (e === undefined) return '';
-  const first = e.message?.split('\n')[0] ?? '';
+  const lines = (e.message ?? e.stack?.split('\n')[0] ?? '').split('\n');
+  const first = [
+    lines[0] ?? '',
+    ...lines
+      .slice(1)
+      .filter((l) => /seed|Counterexample/.test(l))
+      .map((l) => l.trim()),
+  ].join(' | ');
   const at = e.stack
     ?.split('\n')
     .find((l) => l.includes('/test/'))
@@ -44,14 +54,28 @@ export default class SummaryReporter implements Reporter {
           listed.push(`failed: ${file} > ${t.fullName}: ${describeError(result.errors?.[0])}`);
         } else skipped++;
       }
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) {
-        failed++;
-        listed.push(`failed: ${file} (the file did not run)`);
+      // A hook that threw (beforeAll / afterAll) fails its suite, not a test: each counts as one failure.
+      let outside = 0;
+      for (const s of m.children.allSuites()) {
+        const errors = s.errors();
+        if (s.state() !== 'failed' || errors.length === 0) continue;
+        outside++;
+        listed.push(`failed: ${file} > ${s.fullName} (outside its tests, e.g. a hook): ${describeError(errors[0])}`);
       }
+      const moduleErrors = m.errors();
+      if (moduleErrors.length > 0) {
+        outside++;
+        listed.push(`failed: ${file} (outside its tests): ${describeError(moduleErrors[0])}`);
+      }
+      if (m.state() === 'failed' && outside === 0 && ![...m.children.allTests()].some((t) => t.result().state === 'failed')) {
+        outside++;
+        listed.push(`failed: ${file} (the file failed, no error recorded)`);
+      }
+      failed += outside;
     }
     for (const e of errors) listed.push(`failed: unhandled error: ${describeError(e as ErrorLike)}`);
     failed += errors.length;
-    const lines = listed.map((f) => (f.length > 600 ? `${f.slice(0, 600)}…` : f));
+    const lines = listed.map((f) => (f.length > 1000 ? `${f.slice(0, 1000)}…` : f));
     process.stdout.write(`\n${lines.map((l) => `${l}\n`).join('')}${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

@@ -27,6 +27,8 @@ describe('options.jetstream', () => {
     [{ jetstream: 'yes' }, 'options.jetstream must be true, false or an object'],
     [{ jetstream: { expectStream: 'a.b' } }, 'options.jetstream.expectStream must be a stream name'],
     [{ jetstream: { expectStream: 'a\r\nX: y' } }, 'options.jetstream.expectStream must be a stream name'],
+    [{ jetstream: { expectStream: 'S\u007f' } }, 'options.jetstream.expectStream must be a stream name'],
+    [{ jetstream: { expectStream: 'S\u0001' } }, 'options.jetstream.expectStream must be a stream name'],
     [{ jetstream: { msgId: true } }, "options.jetstream.msgId must be 'auto' or false"],
     [{ jetstream: { ackTimeout: 1.5 } }, 'options.jetstream.ackTimeout must be an integer'],
     [{ jetstream: { maxPendingAcks: 0 } }, 'options.jetstream.maxPendingAcks must be an integer from 1'],

@@ -4,7 +4,7 @@
  * subject is refused (the reply carries the ack). Checked against the stream's own contents.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidPayloadError } from '../../../src/index.js';
+import { InvalidPayloadError, MaxPayloadExceededError } from '../../../src/index.js';
 import { cleanupsAfterEach, startPublisher } from '../../helpers/lifecycle.js';
 import { createStream, expectAccounting, numberedPayload, readStream, startJetStreamServer, streamState } from '../../helpers/jetstream.js';
 
@@ -50,18 +50,26 @@ describe('JetStream mode: publish options', () => {
     expectAccounting(pub, state.messages + 90);
   });
 
-  it('a reply subject is refused with a typed error, and nothing is accepted', async () => {
+  it('refused with typed errors, nothing accepted: a reply subject, an empty Nats-Msg-Id, a payload that fits max_payload only without our header', async () => {
     const server = await startJetStreamServer(cleanups);
     const pub = await startPublisher(cleanups, { servers: server.url, waitForConnect: true, jetstream: true });
-    const err = (() => {
+    const thrown = (f: () => void): unknown => {
       try {
-        pub.publish('x.y', 'p', { reply: 'my.inbox' });
+        f();
       } catch (e) {
         return e;
       }
-    })();
-    expect(err).toBeInstanceOf(InvalidPayloadError);
-    expect((err as InvalidPayloadError).code).toBe('INVALID_PAYLOAD');
+      return undefined;
+    };
+    const reply = thrown(() => pub.publish('x.y', 'p', { reply: 'my.inbox' }));
+    expect(reply).toBeInstanceOf(InvalidPayloadError);
+    expect((reply as InvalidPayloadError).code).toBe('INVALID_PAYLOAD');
+    const emptyId = thrown(() => pub.publish('x.y', 'p', { headers: { 'Nats-Msg-Id': '' } }));
+    expect(emptyId).toBeInstanceOf(InvalidPayloadError);
+    // The server counts the header block in max_payload (1 MiB here): 10 bytes under it is too much with ours.
+    const nearMax = thrown(() => pub.publish('x.y', new Uint8Array(1024 * 1024 - 10)));
+    expect(nearMax).toBeInstanceOf(MaxPayloadExceededError);
+    expect((nearMax as MaxPayloadExceededError).code).toBe('MAX_PAYLOAD_EXCEEDED');
     expect(pub.stats().accepted).toBe(0);
   });
 });
