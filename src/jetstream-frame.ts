@@ -115,7 +115,7 @@ export class JetStreamFrame {
   writeHead(b: Uint8Array, dv: DataView, o: number, prefix: Prefix, spaces: number): number {
     b[o++] = H;
     const pd = prefix.doubles;
-    for (let i = 0; i < pd.length; i++, o += 8) dv.setFloat64(o, pd[i]!, LITTLE_ENDIAN);
+    for (let i = prefix.at, end = i + prefix.count; i < end; i++, o += 8) dv.setFloat64(o, pd[i]!, LITTLE_ENDIAN);
     if (prefix.hasQuad) {
       dv.setInt32(o, prefix.quad, LITTLE_ENDIAN);
       o += 4;

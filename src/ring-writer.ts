@@ -151,7 +151,7 @@ export class RingWriter {
     const dv = this.view;
     let o = off;
     const doubles = prefix.doubles;
-    for (let i = 0; i < doubles.length; i++, o += 8) dv.setFloat64(o, doubles[i]!, LITTLE_ENDIAN);
+    for (let i = prefix.at, end = i + prefix.count; i < end; i++, o += 8) dv.setFloat64(o, doubles[i]!, LITTLE_ENDIAN);
     if (prefix.hasQuad) {
       dv.setInt32(o, prefix.quad, LITTLE_ENDIAN);
       o += 4;

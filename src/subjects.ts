@@ -39,14 +39,43 @@ export function validateSubject(subject: unknown, what = 'subject'): asserts sub
 
 /**
  * An encoded `PUB <subject> `, space-padded to a multiple of 4 bytes (runs of spaces are legal
- * NATS field separators), as the writer stores it (words.ts): its 8-byte words, then one 4-byte
- * word when `hasQuad`. Plain fields: cheaper on the hot path than typed-array getters.
+ * NATS field separators), as the writer stores it (words.ts): its 8-byte words, `doubles[at]` to
+ * `doubles[at + count - 1]`, then one 4-byte word when `hasQuad`. Plain fields: cheaper on the hot
+ * path than typed-array getters.
  */
 export interface Prefix {
   readonly doubles: Float64Array;
+  readonly at: number;
+  readonly count: number;
   readonly quad: number;
   readonly hasQuad: boolean;
   readonly bytes: number;
+}
+
+/** Doubles per arena chunk (64 KiB): the prefixes of a few thousand typical subjects. */
+const ARENA_CHUNK = 8192;
+
+/**
+ * The cached subjects' prefix words, side by side in shared chunks: publishing in rotation
+ * among many subjects reads consecutive memory, not a typed array object, its buffer and its
+ * separately allocated bytes per subject (cache misses each, once other work has evicted them).
+ * A full chunk is left to the prefixes in it; a new one takes the next.
+ */
+class PrefixArena {
+  private chunk = new Float64Array(ARENA_CHUNK);
+  private used = 0;
+
+  /** Copies `words` in (same element type: the bytes are copied as they are) and says where. */
+  place(words: Float64Array): { readonly doubles: Float64Array; readonly at: number } {
+    if (this.used + words.length > this.chunk.length) {
+      this.chunk = new Float64Array(Math.max(ARENA_CHUNK, words.length));
+      this.used = 0;
+    }
+    const at = this.used;
+    this.chunk.set(words, at);
+    this.used += words.length;
+    return { doubles: this.chunk, at };
+  }
 }
 
 /**
@@ -55,16 +84,25 @@ export interface Prefix {
  */
 export class Subject implements Prefix {
   readonly doubles: Float64Array;
+  readonly at: number;
+  readonly count: number;
   readonly quad: number;
   readonly hasQuad: boolean;
   readonly bytes: number;
   /** @internal SubjectCache's guess at the subject published next: the one that followed this one last time. */
   next: Subject | undefined = undefined;
   /** @throws {InvalidSubjectError} */
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    /** @internal Where SubjectCache keeps its prefixes; a handle keeps its own. */
+    arena?: PrefixArena,
+  ) {
     validateSubject(name);
     const words = prefixWords(`PUB ${name} `);
-    this.doubles = words.doubles;
+    const placed = arena?.place(words.doubles) ?? { doubles: words.doubles, at: 0 };
+    this.doubles = placed.doubles;
+    this.at = placed.at;
+    this.count = words.doubles.length;
     this.hasQuad = words.quad.length !== 0;
     this.quad = this.hasQuad ? words.quad[0]! : 0;
     this.bytes = words.bytes;
@@ -84,6 +122,7 @@ export class Subject implements Prefix {
  */
 export class SubjectCache {
   private readonly prefixes = new Map<string, Subject>();
+  private arena = new PrefixArena();
   /** The prefix returned last (a placeholder before the first): its `next` is the guess. */
   private last = new Subject('_');
   /** Whether the last guess came true (or would have): only then is the next one checked. */
@@ -115,9 +154,12 @@ export class SubjectCache {
 
   /** @throws {InvalidSubjectError} */
   private add(subject: string): Subject {
-    const entry = new Subject(subject);
     // Starting over leaves no old prefix reachable: the guesses start again from this new one.
-    if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) this.prefixes.clear();
+    if (this.prefixes.size >= SUBJECT_CACHE_LIMIT) {
+      this.prefixes.clear();
+      this.arena = new PrefixArena();
+    }
+    const entry = new Subject(subject, this.arena);
     this.prefixes.set(subject, entry);
     return entry;
   }

@@ -22,8 +22,10 @@ const decoder = new TextDecoder();
 
 /** The prefix's words as text, padding spaces removed. */
 function text(p: Prefix): string {
-  const bytes = new Uint8Array(p.doubles.buffer, 0, p.bytes);
-  expect(p.bytes).toBe(p.doubles.length * 8 + (p.hasQuad ? 4 : 0));
+  const words = new Uint8Array(p.doubles.buffer, p.at * 8, p.count * 8);
+  const quad = new Uint8Array(new Int32Array([p.quad]).buffer).subarray(0, p.hasQuad ? 4 : 0);
+  const bytes = new Uint8Array([...words, ...quad]);
+  expect(p.bytes).toBe(bytes.length);
   return decoder.decode(bytes).trimEnd();
 }
 
