@@ -109,6 +109,11 @@ describe('subject cache', () => {
       expectPrefixOf(cache.prefix(n), n);
       expect(cache.size).toBeLessThanOrEqual(SUBJECT_CACHE_LIMIT);
     }
+    // Prefixes spread over several 64 KiB chunks (long subjects), all checked again afterwards.
+    const fresh = new SubjectCache();
+    const long = Array.from({ length: 2000 }, (_, i) => `${'segment.'.repeat(12)}${i}`);
+    for (const n of long) expectPrefixOf(fresh.prefix(n), n);
+    for (const n of [...long].reverse()) expectPrefixOf(fresh.prefix(n), n);
     // A fixed order across the point where the cache starts over.
     const names = Array.from({ length: 50 }, (_, i) => `again.${i}`);
     for (let round = 0; round < 3; round++) for (const n of names) expectPrefixOf(cache.prefix(n), n);
