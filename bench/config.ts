@@ -80,7 +80,7 @@ const FULL: BenchConfig = {
     natsFlushEvery: 16_384,
     go: false,
   },
-  eventLoop: { ratesPerSecond: [100_000, 200_000, 300_000, 400_000], payload: 128, durationMs: 1500, burstMs: 1, rounds: 3 },
+  eventLoop: { ratesPerSecond: [100_000, 200_000, 400_000], payload: 128, durationMs: 1500, burstMs: 1, rounds: 3 },
   outage: {
     ratePerSecond: 100_000,
     payload: 128,

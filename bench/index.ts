@@ -10,6 +10,7 @@
  *   BENCH_SUITES=cost,throughput,eventloop,outage   run only these
  *   BENCH_GO=1                  the throughput suite also runs nats.go (built from Debian's packages)
  *   BENCH_OUT=dir               write results there instead
+ *   BENCH_WORKER_NICE=n         the throughput suite's publisher runs its worker at nice n (workerNice)
  *
  * Progress goes to stderr; the markdown summary to stdout and latest.md, raw figures to latest.json,
  * charts beside them. A full run into bench/results/ also regenerates the README's benchmark block.

@@ -56,6 +56,11 @@ export interface PublisherOptions {
   /** At process exit without close(): wait up to this many ms for the buffer to drain; 0 = don't. */
   exitFlushTimeout?: number;
   /**
+   * Linux: the worker thread's nice value, 0 (as the caller's thread) to 19. Higher lets the
+   * publishing thread win the CPU whenever both want it; see README "Options and defaults".
+   */
+  workerNice?: number;
+  /**
    * JetStream mode: each message is confirmed by its stream's ack (stored) instead of a PONG.
    * `true` for all defaults; absent = core NATS (fire and forget, confirmed by PING/PONG).
    */
@@ -103,6 +108,7 @@ export interface ResolvedOptions {
   readonly overflow: 'reject' | 'drop-oldest';
   readonly lowWaterMark: number;
   readonly exitFlushTimeout: number;
+  readonly workerNice: number;
   /** undefined: core mode. */
   readonly jetstream: ResolvedJetStream | undefined;
 }
@@ -146,6 +152,8 @@ export const DEFAULTS = Object.freeze({
   lowWaterMark: 0.5,
   /** 2 s at exit: enough to drain 8 MiB on a live link, short enough not to hold up a dying process. */
   exitFlushTimeout: 2000,
+  /** As the caller's thread: lowering it trades saturated throughput for event-loop latency (README). */
+  workerNice: 0,
   debug: false,
   jetstream: Object.freeze({
     /** Go's ack wait for async publishes is 5 s too: long enough for a loaded server's disk, short enough to heal a lost ack. */
@@ -187,6 +195,7 @@ const KNOWN = new Set<string>([
   'maxBufferedAge',
   'lowWaterMark',
   'exitFlushTimeout',
+  'workerNice',
   'jetstream',
 ]);
 
@@ -347,6 +356,7 @@ export function resolveOptions(input: PublisherOptions | undefined): ResolvedOpt
     overflow: overflow as 'reject' | 'drop-oldest',
     lowWaterMark,
     exitFlushTimeout: int('exitFlushTimeout', o.exitFlushTimeout, DEFAULTS.exitFlushTimeout, 0, 600_000),
+    workerNice: int('workerNice', o.workerNice, DEFAULTS.workerNice, 0, 19),
     jetstream: jetstream(o.jetstream),
   };
 }

@@ -162,6 +162,7 @@ export class Publisher implements AsyncDisposable {
       connection: options.connection,
       drain: options.drain,
       waitForConnect: options.waitForConnect,
+      workerNice: options.workerNice,
       port: port2,
       ...(internal?.testHooks === undefined ? {} : { testHooks: internal.testHooks }),
       ...(jetstream === undefined ? {} : { jetstream }),

@@ -26,6 +26,7 @@ import { DrainLoop } from './drain-loop.js';
 import { NatsWire } from './nats-wire.js';
 import { PongConfirmation } from './pong-confirmation.js';
 import { RingReader } from './ring-reader.js';
+import { setThreadNice } from './thread-priority.js';
 
 export default async function runPublisherWorker(task: WorkerTask): Promise<WorkerExit> {
   return new PublisherWorker(task).run();
@@ -38,6 +39,7 @@ class PublisherWorker {
   private closeRequest: { deadline: number; resolve: () => void } | undefined;
 
   constructor(private readonly task: WorkerTask) {
+    setThreadNice(task.workerNice);
     this.ring = new RingReader(viewsOf(task.ring, task.geometry));
     this.drain = new DrainLoop(
       this.ring,

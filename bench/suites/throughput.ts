@@ -169,7 +169,10 @@ export function perRoundRatios(t: ThroughputResult, a: ThroughputClient, b: Thro
 }
 
 export async function runThroughput(url: string, cfg: BenchConfig['throughput'], serverPid: number | undefined): Promise<ThroughputResult> {
-  const { value: pub, tids } = await withNewThreads(() => createPublisher({ servers: url, waitForConnect: true }));
+  // BENCH_WORKER_NICE=10: the same suite with the worker thread at that nice value (README, workerNice).
+  const workerNice = Number(process.env['BENCH_WORKER_NICE'] ?? 0);
+  if (workerNice !== 0) progress(`throughput: nats-offload's worker at nice ${workerNice} (BENCH_WORKER_NICE)`);
+  const { value: pub, tids } = await withNewThreads(() => createPublisher({ servers: url, waitForConnect: true, workerNice }));
   const nc = await connect({ servers: url, name: 'bench-nats' });
   const raw = await RawNatsConnection.open(url);
   const go = cfg.go ? await GoPublisher.start(url, SUBJECT) : undefined;

@@ -66,6 +66,8 @@ export interface WorkerTask {
   readonly testHooks?: WorkerTestHooks;
   /** JetStream mode; absent in core mode. */
   readonly jetstream?: JetStreamWorkerSettings;
+  /** The worker thread's nice value (Linux); 0 leaves it as it is. */
+  readonly workerNice: number;
 }
 
 /** What the worker needs of JetStream mode. */
