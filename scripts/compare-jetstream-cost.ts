@@ -6,51 +6,18 @@
  *   npm run build && node dist/scripts/compare-jetstream-cost.js
  */
 import { JetStreamFrame, newPublisherId } from '../src/jetstream-frame.js';
-import { RingWriter } from '../src/ring-writer.js';
-import {
-  CONFIRMED_OFF,
-  CONFIRMED_POS,
-  CONNECTION,
-  Connection,
-  RELEASED_MSGS,
-  allocateRing,
-  geometryFor,
-  viewsOf,
-} from '../src/shared/layout.js';
 import { SubjectCache } from '../src/subjects.js';
+import { standaloneWriter } from './standalone-writer.js';
 
 const BUFFER = 8 * 1024 * 1024;
 const ROUNDS = Number(process.env['ROUNDS'] ?? 300);
 /** Calls per timed batch: short enough that few batches are preempted. */
 const BATCH = 1000;
 
-function writer(): RingWriter {
-  const g = geometryFor(BUFFER);
-  const views = viewsOf(allocateRing(g), g);
-  views.control[CONNECTION] = Connection.CONNECTED;
-  return new RingWriter(views, {
-    bytes: BUFFER,
-    messages: 0,
-    lowWaterBytes: BUFFER / 2,
-    lowWaterMessages: Number.MAX_SAFE_INTEGER,
-    dropOldest: false,
-    maxAgeMs: 0,
-    refuseWhileDisconnected: false,
-  });
-}
-
-/** Releases everything written, as the worker does once it is confirmed. */
-function release(w: RingWriter, control: Int32Array): void {
-  const internals = w as unknown as { writeOff: number };
-  control[RELEASED_MSGS] = w.acceptedMessages | 0;
-  control[CONFIRMED_OFF] = internals.writeOff;
-  Atomics.store(control, CONFIRMED_POS, w.position | 0);
-}
-
-const core = writer();
-const js = writer();
-const coreControl = (core as unknown as { control: Int32Array }).control;
-const jsControl = (js as unknown as { control: Int32Array }).control;
+const coreRing = standaloneWriter(BUFFER);
+const jsRing = standaloneWriter(BUFFER);
+const core = coreRing.writer;
+const js = jsRing.writer;
 const frame = new JetStreamFrame({ inbox: `_INBOX.${newPublisherId()}`, publisherId: newPublisherId(), msgId: true });
 const subjects = new SubjectCache();
 
@@ -63,7 +30,7 @@ for (const size of [16, 128, 1024]) {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < batch; i++) if (!core.tryWrite(subjects.prefix('telemetry.cpu'), payload, size)) throw new Error('core: full');
     const ns = Number(process.hrtime.bigint() - t0) / batch;
-    release(core, coreControl);
+    coreRing.release();
     return ns;
   };
   const timeJs = (): number => {
@@ -71,7 +38,7 @@ for (const size of [16, 128, 1024]) {
     for (let i = 0; i < batch; i++)
       if (!js.tryWriteJetStream(subjects.prefix('telemetry.cpu'), payload, size, frame)) throw new Error('js: full');
     const ns = Number(process.hrtime.bigint() - t0) / batch;
-    release(js, jsControl);
+    jsRing.release();
     return ns;
   };
   for (let i = 0; i < 100; i++) {

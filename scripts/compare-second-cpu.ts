@@ -10,18 +10,8 @@
  *   npm run build && node dist/scripts/compare-second-cpu.js
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { RingWriter } from '../src/ring-writer.js';
-import {
-  CONFIRMED_OFF,
-  CONFIRMED_POS,
-  CONNECTION,
-  Connection,
-  RELEASED_MSGS,
-  allocateRing,
-  geometryFor,
-  viewsOf,
-} from '../src/shared/layout.js';
 import { SubjectCache } from '../src/subjects.js';
+import { standaloneWriter } from './standalone-writer.js';
 
 const BUFFER = 8 * 1024 * 1024;
 const ROUNDS = Number(process.env['ROUNDS'] ?? 200);
@@ -30,18 +20,7 @@ const BATCH = 1000;
 execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
 const spinner = spawn('taskset', ['-c', '1', process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
 
-const g = geometryFor(BUFFER);
-const views = viewsOf(allocateRing(g), g);
-views.control[CONNECTION] = Connection.CONNECTED;
-const writer = new RingWriter(views, {
-  bytes: BUFFER,
-  messages: 0,
-  lowWaterBytes: BUFFER / 2,
-  lowWaterMessages: Number.MAX_SAFE_INTEGER,
-  dropOldest: false,
-  maxAgeMs: 0,
-  refuseWhileDisconnected: false,
-});
+const { writer, release } = standaloneWriter(BUFFER);
 const subjects = new SubjectCache();
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
@@ -49,10 +28,7 @@ function batch(payload: Uint8Array): number {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < BATCH; i++) if (!writer.tryWrite(subjects.prefix('telemetry.cpu'), payload, payload.length)) throw new Error('full');
   const ns = Number(process.hrtime.bigint() - t0) / BATCH;
-  const c = views.control;
-  c[RELEASED_MSGS] = writer.acceptedMessages | 0;
-  c[CONFIRMED_OFF] = (writer as unknown as { writeOff: number }).writeOff;
-  Atomics.store(c, CONFIRMED_POS, writer.position | 0);
+  release();
   return ns;
 }
 
