@@ -14,7 +14,8 @@ import { connect } from 'nats';
 import { createPublisher, type Publisher, type Subject } from '../src/index.js';
 import { NaiveFloor } from './lib/floor.js';
 import { sleep } from './lib/progress.js';
-import { mulberry32, shuffle } from './lib/stats.js';
+import { mulberry32 } from '../scripts/prng.js';
+import { shuffle } from './lib/stats.js';
 import { NO_CPU, cpuSince, cpuTimes, withNewThreads } from './lib/threads.js';
 import type { CostCase, CostCaseResult, CostProcessResult, CostRunConfig, FromCostRun } from './suites/publish-cost.js';
 

@@ -9,17 +9,7 @@ import { RingWriter } from '../../src/ring-writer.js';
 import { CONFIRMED_POS, SENT_POS, STATE, State, WRITE_POS, allocateRing, geometryFor, viewsOf } from '../../src/shared/layout.js';
 import { SubjectCache } from '../../src/subjects.js';
 import { RingReader } from '../../worker/ring-reader.js';
-
-/** mulberry32: small, seeded, good enough to vary sizes reproducibly. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../scripts/prng.js';
 
 interface Sent {
   subject: string;
@@ -71,7 +61,7 @@ function readFrame(reader: RingReader, reply?: 'with reply'): { subject: string;
 
 describe('ring writer and reader', () => {
   it('carries random frames intact across many laps and the 2^32 position wrap', () => {
-    const rand = prng(42);
+    const rand = mulberry32(42);
     const start = 2 ** 32 - 200_000;
     const { writer, reader, limit } = setup(64 * 1024, start);
     const subjects = new SubjectCache();
@@ -178,7 +168,7 @@ describe('ring writer and reader', () => {
   });
 
   it('carries frames with a prebuilt head (reply subjects) across laps, short ones padded to 16 bytes', () => {
-    const rand = prng(7);
+    const rand = mulberry32(7);
     const { writer, reader } = setup(64 * 1024, 2 ** 32 - 100_000);
     const enc = new TextEncoder();
     const queue: Sent[] = [];

@@ -6,17 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InvalidSubjectError } from '../../src/errors.js';
 import { SUBJECT_CACHE_LIMIT, Subject, SubjectCache, type Prefix } from '../../src/subjects.js';
-
-/** mulberry32: small, seeded. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../scripts/prng.js';
 
 const decoder = new TextDecoder();
 
@@ -45,7 +35,7 @@ afterEach(() => {
 
 describe('subject cache', () => {
   it('returns the prefix of the subject asked for, in any mix of orders, strings and handles', () => {
-    const rand = prng(7);
+    const rand = mulberry32(7);
     const cache = new SubjectCache();
     const names = Array.from({ length: 300 }, (_, i) => `metrics.host-${i}.cpu`);
     const handles = names.map((n) => new Subject(n));
@@ -75,7 +65,7 @@ describe('subject cache', () => {
   });
 
   it('takes the Map for a random order, and returns the right prefix either way', () => {
-    const rand = prng(11);
+    const rand = mulberry32(11);
     const cache = new SubjectCache();
     const names = Array.from({ length: 1000 }, (_, i) => `bench.rand.${i}`);
     for (const n of names) cache.prefix(n);

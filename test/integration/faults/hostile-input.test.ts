@@ -35,24 +35,13 @@ import {
   waitUntil,
 } from '../../helpers/faults-harness.js';
 import { seqPayload } from '../../helpers/sequence.js';
+import { mulberry32 } from '../../../scripts/prng.js';
 
 const cleanups = cleanupsAfterEach();
 
 const MAX_PAYLOAD = 1024 * 1024;
 const ROUNDS = 20_000;
 const DISTINCT_SUBJECTS = 100_000;
-
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'a',
@@ -112,7 +101,7 @@ describe('hostile input at volume', () => {
 
     const pub = await startPublisher(cleanups, { servers: server.url, waitForConnect: true });
     const events = new EventLog(pub);
-    const rand = prng(0x5eed);
+    const rand = mulberry32(0x5eed);
     let seq = 0;
     const valid = (): void => {
       pub.publish(seqSubject, seqPayload(seq));
