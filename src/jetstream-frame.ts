@@ -76,8 +76,9 @@ export class JetStreamFrame {
   private widthEnd = 0;
   /** The sequence's digits, worked out by completeHead(). */
   private readonly digits = new Uint8Array(16);
-  /** Total (header + payload) of the message prepared last. */
+  /** Total (header + payload) of the message prepared last, and its decimal digits. */
   private total = 0;
+  private totalDigits = 0;
 
   /** @throws {RangeError} a publisher id of the wrong length or alphabet */
   constructor(private readonly spec: JetStreamFrameSpec) {
@@ -103,7 +104,8 @@ export class JetStreamFrame {
     if (seq >= this.widthEnd) this.setWidth(widthFor(seq));
     const total = this.header.bytes + size;
     this.total = total;
-    return 1 + prefixBytes + this.reply.bytes + decimalDigits(total) + 2 + total + 2;
+    this.totalDigits = decimalDigits(total);
+    return 1 + prefixBytes + this.reply.bytes + this.totalDigits + 2 + total + 2;
   }
 
   /**
@@ -122,7 +124,7 @@ export class JetStreamFrame {
     }
     o = storeWords(b, dv, o, this.reply);
     for (let i = 0; i < spaces; i++) b[o++] = SPACE;
-    o = writeDecimal(b, o, this.total, decimalDigits(this.total));
+    o = writeDecimal(b, o, this.total, this.totalDigits);
     b[o++] = CR;
     b[o++] = LF;
     return o + this.header.bytes;
