@@ -55,7 +55,7 @@ import type { Writable } from 'node:stream';
  * the young generation grow to 16+ MiB under load: 2 MiB cut the outage bench's RSS by ~6 MiB,
  * with no throughput change beyond the noise (README, Memory).
  */
-const WORKER_YOUNG_GENERATION_MB = 2;
+export const WORKER_YOUNG_GENERATION_MB = 2;
 
 export interface PublishOptions {
   /** Reply subject sent with the message. */

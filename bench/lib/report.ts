@@ -147,7 +147,7 @@ export function evaluateTargets(r: Results): Target[] {
       const limit = run.config.bufferBytes + 16 * MiB;
       out.push({
         target: `outage ${label(run.config)}: RSS growth (worker and ring counted)`,
-        measured: `+${mib(run.rssGrowth)} MiB (limit ${mib(limit)})`,
+        measured: `+${mib(run.rssGrowth)} MiB (limit ${mib(limit)}; a worker thread with a nats connection alone: +${mib(o.workerFloor.nats)})`,
         value: run.rssGrowth / limit,
         required: '≤ buffer + 16 MiB',
         met: run.rssGrowth <= limit,
@@ -435,6 +435,13 @@ function outageSection(o: OutageResult): string {
         '"Drain": from the restart until ' +
         'everything accepted before it was confirmed. Core NATS delivers at most once: a message the server confirmed (a PONG after it) ' +
         'just before it was stopped may never have reached the subscriber; such losses are counted apart, in brackets.',
+    '',
+    `What a worker thread costs before any nats-offload code, measured the same way (own process and server, median of 3): ` +
+      `empty, +${mib(o.workerFloor.empty)} MiB; holding a connection made by the \`nats\` package (connected, flushed), ` +
+      `+${mib(o.workerFloor.nats)} MiB (bench/worker-floor-run.ts). That connection is what nats-offload's worker is before its own ` +
+      'code (V8 heap pages for Node\'s net and stream internals and the nats package); the "At start" column adds the rest of ' +
+      'the worker and piscina to it. The "buffer + 16 MiB" target must hold this figure, the ring\'s metadata and slack ' +
+      '(Shared minus the buffer) and all growth under traffic.',
     '',
     markdownTable(
       [
