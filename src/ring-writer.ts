@@ -40,11 +40,6 @@ const ALIGN_FROM = 64;
 const SMALL_PAYLOAD = 32;
 /** Frames committed between two stores of WRITE_POS within a synchronous burst. */
 const PUBLISH_EVERY = 16;
-/**
- * Bytes a synchronous burst may publish before it wakes a sleeping worker (at most an eighth of
- * the ring); otherwise the burst wakes it when it ends (see publish()).
- */
-const WAKE_AFTER_BYTES = 1024 * 1024;
 
 export interface WriterLimits {
   /** Pending frame bytes allowed (<= ring capacity). */
@@ -82,9 +77,6 @@ export class RingWriter {
   /** Frames committed since WRITE_POS was last stored (see commit). */
   private unpublished = 0;
   private publishQueued = false;
-  /** The write position as of the last wake check: bytes published since have not woken the worker. */
-  private wakeCheckedPos = 0;
-  private readonly wakeAfterBytes: number;
   /** Why the last reserve() failed: a State value, or REJECT_TOO_LARGE. */
   rejection: number = State.OPEN;
   /** Frame bytes of the last refused frame (for MessageTooLargeError). */
@@ -116,8 +108,6 @@ export class RingWriter {
     this.writePos = Atomics.load(this.control, WRITE_POS) >>> 0;
     this.writeOff = Atomics.load(this.control, CONFIRMED_OFF);
     this.confirmedSeen = Atomics.load(this.control, CONFIRMED_POS) >>> 0;
-    this.wakeCheckedPos = this.writePos;
-    this.wakeAfterBytes = Math.min(WAKE_AFTER_BYTES, Math.floor(this.capacity / 8));
   }
 
   /** Bytes a `PUB` frame takes: prefix (`PUB subj `), length digits, CRLF, payload, CRLF (at least MIN_FRAME_BYTES). */
@@ -413,8 +403,6 @@ export class RingWriter {
    * the oldest ones; otherwise raise the full state.
    */
   private overflow(pad: number, frame: number): boolean {
-    // Only the worker can make room: a burst that has not woken it yet does so now.
-    if (this.unpublished !== 0 || this.writePos !== this.wakeCheckedPos) this.publish();
     const pending = this.pendingBytes();
     if (pending > this.peakPendingBytes) this.peakPendingBytes = pending;
     if (this.limits.maxAgeMs > 0 && this.releaseExpired() && !this.atLimit(this.writePos, pad, frame)) return true;
@@ -509,37 +497,25 @@ export class RingWriter {
     // WRITE_POS is stored every PUBLISH_EVERY frames, and for the rest of a burst in a microtask
     // once the caller's synchronous code is done: the atomic store and the idle check are out-of-
     // line calls in V8, the most expensive part of a small publish.
-    if (++this.unpublished >= PUBLISH_EVERY) this.publish(false);
+    if (++this.unpublished >= PUBLISH_EVERY) this.publish();
     else if (!this.publishQueued) {
       this.publishQueued = true;
       queueMicrotask(this.publishTail);
     }
   }
 
-  /** The end of a synchronous burst: publish its tail, and wake the worker for all of it. */
   private readonly publishTail = (): void => {
     this.publishQueued = false;
-    if (this.unpublished !== 0 || this.writePos !== this.wakeCheckedPos) this.publish();
+    if (this.unpublished !== 0) this.publish();
   };
 
-  /**
-   * Makes every committed frame visible to the worker, and wakes it if it sleeps: always when
-   * `wake` (the end of a burst, a flush, a full ring, close), else only once the burst has
-   * published wakeAfterBytes since the last check. A worker woken in the middle of a burst reads
-   * the length bytes, control line and frames this thread is still writing, and each line it
-   * reads must come back before this thread writes it again: ~20 ns per publish of 16-128 B on
-   * the caller's thread (scripts/compare-publish-cost.mjs). Woken at the end, it sends the
-   * whole burst in one pass. An awake worker (not idle) reads new frames as they are published
-   * either way.
-   */
-  publish(wake = true): void {
+  /** Makes every committed frame visible to the worker, and wakes it if it sleeps. */
+  publish(): void {
     const c = this.control;
     this.unpublished = 0;
     c[ACCEPTED_MSGS] = this.acceptedMessages; // stored as Int32: wraps like RELEASED_MSGS
     // Publish: frame bytes, records and ACCEPTED_MSGS become visible with this one store.
     Atomics.store(c, WRITE_POS, this.writePos | 0);
-    if (!wake && (this.writePos - this.wakeCheckedPos) >>> 0 < this.wakeAfterBytes) return;
-    this.wakeCheckedPos = this.writePos;
     // The worker sets WORKER_IDLE before it sleeps and re-reads WRITE_POS after, so no wake is lost.
     if (Atomics.load(c, WORKER_IDLE) !== 0 && Atomics.compareExchange(c, WORKER_IDLE, 1, 0) === 1) {
       Atomics.notify(c, WRITE_POS);
