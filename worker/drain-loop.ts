@@ -15,6 +15,15 @@ const MAX_PASS_BYTES = 1024 * 1024;
 const IDLE_SLICE_MS = 1000;
 /** How long to let a busy producer fill the ring before the next pass (see lingerThenPass). */
 const LINGER_MS = 1;
+/**
+ * Passes that find nothing to send, LINGER_MS apart, before the worker sleeps on WRITE_POS. A
+ * sleeping worker costs the publishing thread ~15 µs to wake (Atomics.notify on an async waiter
+ * posts a task to this thread's loop and a syscall wakes it: as much as 200 small publishes), so
+ * a caller that publishes again within ~IDLE_POLLS ms of its last burst finds the worker awake
+ * and pays nothing. The price is here, off the caller's thread: IDLE_POLLS timer wake-ups per
+ * quiet spell, a few µs each.
+ */
+const IDLE_POLLS = 20;
 
 export interface DrainHooks {
   /** Called after each release of confirmed space (close waits on it). */
@@ -35,6 +44,8 @@ export class DrainLoop {
   private scheduled: 'no' | 'soon' | 'now' = 'no';
   private linger: NodeJS.Timeout | undefined;
   private sleeping = false;
+  /** Passes in a row that found nothing to send (see IDLE_POLLS). */
+  private idlePolls = 0;
   private stopped = false;
   /** Frames before this position were reported over max_payload already (one event per frame). */
   private oversizeReportedTo: number;
@@ -218,13 +229,15 @@ export class DrainLoop {
     flushRun();
     if (messages > 0 || oversize > 0 || expired > 0) ring.publishSent();
     this.confirmation.afterPass(wire, { messages, bytes: passBytes, oversize, expired });
+    if (passBytes > 0) this.idlePolls = 0;
     if (ring.sentPos !== ring.written()) {
       // More to send: go on after I/O, unless the in-flight budget or the rule waits for confirmations (which kick).
       if (!held && this.settings.maxInFlightBytes - ring.inFlightBytes() > 0) this.kick();
     } else if (passBytes > 0) {
       this.lingerThenPass();
     } else if (!this.confirmation.waiting) {
-      this.sleep();
+      if (this.idlePolls++ < IDLE_POLLS) this.lingerThenPass();
+      else this.sleep();
     }
   }
 
