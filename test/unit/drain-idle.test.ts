@@ -77,13 +77,13 @@ describe('the drain loop going idle', () => {
     expect(written).toHaveLength(1);
     expect(control[CONFIRMED_POS]).toBe(writer.position); // the PONG came back
     // Quiet, but still looking: a caller publishing now has nobody to wake.
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(3);
     expect(control[WORKER_IDLE]).toBe(0);
     publish();
     await vi.advanceTimersByTimeAsync(2);
     expect(written).toHaveLength(2); // sent by a timer pass, not by a wake-up
     // A longer quiet spell: asleep, with no timer left running.
-    await vi.advanceTimersByTimeAsync(50);
+    await vi.advanceTimersByTimeAsync(20);
     expect(control[WORKER_IDLE]).toBe(1);
     expect(vi.getTimerCount()).toBe(0);
     loop.stop();
