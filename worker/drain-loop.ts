@@ -63,6 +63,9 @@ export class DrainLoop {
     this.oversizeReportedTo = ring.confirmedPos;
     this.confirmation = confirmationRule({
       onRelease: () => {
+        // Activity: the quiet spell (IDLE_POLLS) starts again. JetStream acks come in many
+        // chunks after the last frame went out, each kicking a pass that finds nothing to send.
+        this.idlePolls = 0;
         this.reopenIfRoom();
         this.hooks.onConfirm();
         this.kick();

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RingWriter } from '../../src/ring-writer.js';
 import { CONFIRMED_POS, WORKER_IDLE, allocateRing, geometryFor, viewsOf } from '../../src/shared/layout.js';
 import { SubjectCache } from '../../src/subjects.js';
+import { Admit, type Confirmation, type ConfirmationHooks } from '../../worker/confirmation.js';
 import { DrainLoop } from '../../worker/drain-loop.js';
 import type { NatsWire } from '../../worker/nats-wire.js';
 import { PongConfirmation } from '../../worker/pong-confirmation.js';
@@ -16,7 +17,26 @@ import { RingReader } from '../../worker/ring-reader.js';
 
 const BYTES = 64 * 1024;
 
-function setup() {
+/** A rule that, like JetStream acks, never makes the loop wait: confirmations come when they come. */
+function neverWaiting(hooks: ConfirmationHooks, out: { hooks?: ConfirmationHooks }): Confirmation {
+  out.hooks = hooks;
+  return {
+    idle: true,
+    waiting: false,
+    attach: () => {},
+    reset: () => {},
+    connectionLost: () => {},
+    beginPass: () => {},
+    admit: () => Admit.SEND,
+    skipped: () => {},
+    afterPass: () => {},
+    addFlush: () => {},
+    cancelFlush: () => {},
+    tick: () => {},
+  };
+}
+
+function setup(rule?: (hooks: ConfirmationHooks) => Confirmation) {
   const g = geometryFor(BYTES);
   const views = viewsOf(allocateRing(g), g);
   const writer = new RingWriter(views, {
@@ -51,7 +71,7 @@ function setup() {
     },
     { onConfirm: () => {}, onReopen: () => {}, onOversize: () => {}, onFlushed: () => {} },
     1024 * 1024,
-    (hooks) => new PongConfirmation(reader, hooks, 2 ** 40),
+    rule ?? ((hooks) => new PongConfirmation(reader, hooks, 2 ** 40)),
   );
   const prefix = new SubjectCache().prefix('idle.test');
   const publish = (): void => {
@@ -86,6 +106,25 @@ describe('the drain loop going idle', () => {
     await vi.advanceTimersByTimeAsync(20);
     expect(control[WORKER_IDLE]).toBe(1);
     expect(vi.getTimerCount()).toBe(0);
+    loop.stop();
+  });
+
+  it('starts the quiet spell again on each confirmation, which may come long after the last frame', async () => {
+    const captured: { hooks?: ConfirmationHooks } = {};
+    const { control, loop, wire, written, publish } = setup((hooks) => neverWaiting(hooks, captured));
+    loop.attach(wire);
+    publish();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(written).toHaveLength(1);
+    // Acks trickling in, each kicking a pass with nothing to send: activity, not idleness.
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(4);
+      captured.hooks!.onRelease();
+    }
+    await vi.advanceTimersByTimeAsync(2);
+    expect(control[WORKER_IDLE]).toBe(0);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(control[WORKER_IDLE]).toBe(1);
     loop.stop();
   });
 });
