@@ -1,8 +1,8 @@
 // Main-thread publish cost of two builds of nats-offload, side by side in one process: one subject,
 // 1,000 subjects in a fixed order, 1,000 others in random order. Batches of both builds alternate in
-// a shuffled order each round (timed: the batch and one microtask turn; untimed: the flush, so the ring starts empty); the
-// figure per case is the median of per-round ratios B/A. Each build gets its own subject strings,
-// so neither sees strings the other has already flattened or hashed.
+// a shuffled order each round (timed: the batch and one microtask turn; untimed: the flush, so the
+// ring starts empty); the figure per case is the median of per-round ratios B/A. Each build gets its
+// own subject strings, so neither sees strings the other has already flattened or hashed.
 // usage: node scripts/compare-publish-cost.mjs <url> <dist/src/index.js of A> <... of B> [labelA] [labelB]
 const [url, a, b, la = 'A', lb = 'B'] = process.argv.slice(2);
 if (url === undefined || a === undefined || b === undefined) {

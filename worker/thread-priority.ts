@@ -7,15 +7,13 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
-/** Sets this thread's nice value; false where that is not possible (then nothing changed). */
-export function setThreadNice(nice: number): boolean {
-  if (nice === 0 || process.platform !== 'linux') return false;
+/** Sets this thread's nice value where the platform allows it; elsewhere nothing changes. */
+export function setThreadNice(nice: number): void {
+  if (nice === 0 || process.platform !== 'linux') return;
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid) || tid <= 0) return false;
-    setPriority(tid, nice);
-    return true;
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
   } catch {
-    return false;
+    // No /proc or not permitted: the worker keeps the caller's priority.
   }
 }
