@@ -1,7 +1,7 @@
 /**
  * What a worker thread costs in resident memory before any nats-offload code runs, measured as
  * the outage runs measure (a process of its own with its own nats-server, the library imported,
- * RSS after a GC, then once the worker is up): an empty worker thread, and one holding a
+ * RSS after a GC, then once the worker is up and still running): an empty worker thread, and one holding a
  * connection made by the `nats` package (connected and flushed), which is what nats-offload's
  * worker is before its own code. The floor under the outage suite's "At start" column. Prints
  * the growth in bytes.
@@ -21,10 +21,13 @@ async function main(kind: WorkerFloorKind): Promise<number> {
   const server = await startNatsServer();
   const nats = JSON.stringify(createRequire(import.meta.url).resolve('nats'));
   const ready = "require('node:worker_threads').parentPort.postMessage(0);";
+  // Each worker must stay alive until it is measured: one whose event loop runs empty exits and
+  // frees its isolate, and its RSS then measures a thread that is gone. The connection keeps the
+  // nats one alive; the empty one is kept alive by a timer that never fires.
   const body =
     kind === 'nats'
       ? `require(${nats}).connect({ servers: ${JSON.stringify(server.url)} }).then((nc) => nc.flush()).then(() => { ${ready} });`
-      : ready;
+      : `${ready} setTimeout(() => {}, 2 ** 30);`;
   (globalThis as { gc?: () => void }).gc?.();
   await sleep(200);
   const before = process.memoryUsage().rss;
