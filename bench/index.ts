@@ -181,6 +181,18 @@ async function runSuites(): Promise<void> {
   if (results.errors.length > 0) process.exitCode = 1;
 }
 
+/** The suites the versions' results hold (BENCH_SUITES may have chosen some), in words. */
+function suitesRun(all: readonly Results[]): string {
+  const names: [keyof Results, string][] = [
+    ['publishCost', 'publish cost'],
+    ['throughput', 'throughput'],
+    ['eventLoop', 'event loop'],
+    ['outage', 'outage'],
+  ];
+  const run = names.filter(([key]) => all.some((r) => r[key] !== undefined)).map(([, name]) => name);
+  return run.length === names.length ? 'every suite' : `the ${run.join(', ')} suite${run.length === 1 ? '' : 's'}`;
+}
+
 /** Runs this script under each requested Node, one after another, then writes the per-version tables. */
 async function runMatrix(majors: readonly number[]): Promise<void> {
   const quick = process.env['BENCH_QUICK'] === '1' || process.env['BENCH_QUICK'] === 'true';
@@ -207,7 +219,7 @@ async function runMatrix(majors: readonly number[]): Promise<void> {
   const markdown = [
     `# nats-offload benchmark across Node versions${quick ? ' (quick smoke run)' : ''}`,
     '',
-    `\`npm run bench -- --node ${majors.join(',')}\`: every suite under each Node, one after another, on one machine ` +
+    `\`npm run bench -- --node ${majors.join(',')}\`: ${suitesRun(all)} under each Node, one after another, on one machine ` +
       `(${all[0]?.environment.cores ?? '?'} cores, ${all[0]?.environment.cpuModel ?? '?'}), ${seconds.toFixed(0)} s in all. ` +
       'Full reports: node-<major>/latest.md.',
     '',

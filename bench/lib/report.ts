@@ -3,7 +3,7 @@
  * and the per-Node-version tables of a `--node` run. Every table goes through markdownTable(),
  * every chart through lineChart().
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchConfig } from '../config.js';
 import { NICE_CLIENT, eventLoopCells, sustainedRates, type EventLoopClient, type EventLoopResult } from '../suites/event-loop.js';
@@ -215,7 +215,8 @@ function publishCostSection(p: PublishCostResult): string {
     `"Rotating" cycles through ${int(p.rotatingSubjects)} subjects built as template strings, in the same order every time;`,
     `"random order" picks among ${int(p.rotatingSubjects)} other such subjects at random; "handles" are the rotating subjects from`,
     '`pub.subject()`. The floor is a Map lookup of a prebuilt `PUB` line and two `TypedArray#set` calls into a',
-    'SharedArrayBuffer (bench/lib/floor.ts): the least a copy into shared memory can cost in JavaScript.',
+    'SharedArrayBuffer (bench/lib/floor.ts), the naive floor issue 11 defines: a baseline that does none of a',
+    "publisher's work, not a lower bound (nats-offload's guess at the next subject beats its Map lookup with rotating subjects).",
     '',
     'CPU per call is read after the timed rounds, over a steady stream per case (publish as fast as the client takes it,',
     'a flush every 16,384 messages, nats-offload waiting for `ready()` when full), per thread from',
@@ -307,7 +308,7 @@ function throughputSection(t: ThroughputResult): string {
       : []),
     '',
     "Where the time goes: CPU per message over the same runs (medians), per thread — main thread and nats-offload's worker",
-    'from `/proc/self/task/<tid>/schedstat`, nats-server from `/proc/<pid>/stat` (10 ms ticks) — and the share of the run',
+    'from `/proc/self/task/<tid>/schedstat`, nats-server from the same file of each of its threads — and the share of the run',
     'the main thread spent runnable but waiting for a core. Wall ns/msg is the inverse of the rate: on 2 cores, when the',
     'CPU columns add up to more than twice the wall time, the threads were queueing for cores.',
     '',
@@ -325,7 +326,9 @@ function throughputSection(t: ThroughputResult): string {
         `(raw-protocol parser, sequence number in each payload): ${int(s.messages)} published (${int(s.waits)} waits), ` +
         `subscriber received ${int(r.received)}: ${int(r.unique)} unique, ${int(r.duplicates)} duplicates, ` +
         `${int(r.outOfOrder)} out of order, **${int(r.missing)} missing**` +
-        (Number.isFinite(s.allArrivedMs) ? `; all had arrived ${ms(s.allArrivedMs, 0)} ms after the first publish.` : '.'),
+        (Number.isFinite(s.allArrivedMs)
+          ? `; all had arrived by ${ms(s.allArrivedMs, 0)} ms after the first publish (when the subscriber, asked after the final flush, said so: an upper bound).`
+          : '.'),
     );
   }
   return lines.join('\n');
@@ -433,11 +436,11 @@ function outageSection(o: OutageResult): string {
         '"Shared" is the growth of `process.memoryUsage().arrayBuffers` across `createPublisher()`. "At start": RSS growth once the ' +
         "client is connected, before it publishes (nats-offload: its worker thread; the ring's pages are not touched yet). " +
         '"Drain": from the restart until ' +
-        'everything accepted before it was confirmed. Core NATS delivers at most once: a message the server confirmed (a PONG after it) ' +
+        'everything accepted before it was confirmed. Core NATS delivers at most once: a message the server confirmed (a PONG after it, counted up to the exit of the server process) ' +
         'just before it was stopped may never have reached the subscriber; such losses are counted apart, in brackets.',
     '',
     `What a worker thread costs before any nats-offload code, measured the same way (own process and server, median of 3; ` +
-      `each worker still running when measured): an empty worker thread, +${mib(o.workerFloor.empty)} MiB (its V8 isolate and ` +
+      `each worker still running when measured): an empty worker thread, +$mib(o.workerFloor.empty)MiB (its V8 isolate and ` +
       `Node's environment); one holding a connection made by the \`nats\` package (connected, flushed), ` +
       `+${mib(o.workerFloor.nats)} MiB (bench/worker-floor-run.ts). The second is what nats-offload's worker is before its own ` +
       'code; the "At start" column adds the rest of the worker and piscina to it. The "buffer + 16 MiB" target must hold this ' +
@@ -569,7 +572,10 @@ export function writeResults(dir: string, r: Results, markdown: string): string[
   };
   put('latest.md', markdown);
   put('latest.json', toJson(r));
-  if (r.outage !== undefined) for (const [name, svg] of Object.entries(outageCharts(r.outage))) put(name, svg);
+  const charts = r.outage === undefined ? {} : outageCharts(r.outage);
+  // Charts of an earlier run (or of charts no longer drawn) would sit beside results they do not belong to.
+  for (const name of readdirSync(dir)) if (/^outage-.*\.svg$/.test(name) && !(name in charts)) rmSync(join(dir, name));
+  for (const [name, svg] of Object.entries(charts)) put(name, svg);
   return written;
 }
 

@@ -3,7 +3,7 @@
  * process.cpuUsage() sums every thread of the process (our worker, V8's GC and compiler helpers,
  * libuv's pool), so it cannot tell the main thread's share. Sources:
  *   /proc/self/task/<tid>/schedstat  field 1: ns on CPU; field 2: ns runnable but waiting for a core
- *   /proc/<pid>/stat                 utime + stime of another process (nats-server), 10 ms ticks
+ *   /proc/<pid>/task/<tid>/schedstat the same for each thread of another process (nats-server)
  * The kernel brings a running thread's figure up to date at scheduler ticks and switches, so a
  * window should span many milliseconds (or end after the thread has slept, as after a flush).
  * Off Linux every figure is NaN.
@@ -36,8 +36,22 @@ function schedstat(tid: number): [number, number] {
   }
 }
 
+/**
+ * Another process's CPU in ns: the sum of its threads' schedstat (ns, like ours). A thread that
+ * exits between two readings takes its time with it; nats-server's Go threads live as long as it
+ * does. Falls back to utime + stime from /proc/<pid>/stat (10 ms ticks) if the threads cannot be read.
+ */
 function processCpuNs(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    }
+    if (Number.isFinite(ns)) return ns;
+  } catch {
+    // fall through to the tick counts
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -498,7 +498,9 @@ export function renderJetStream(result: JetStreamResult): string {
   return (
     `## JetStream publish (nats-server ${result.serverVersion}, -js, Nats-Msg-Id on every message)\n\n` +
     `Messages per second from the first publish until the last is acked (stored); each run on a fresh stream, ` +
-    `whose own message count is checked afterwards.\n\n${table}\n\n` +
+    `whose own message count is checked afterwards. "Reply-inbox ceiling" is the reference run: core \`nc.publish()\` with a ` +
+    `reply inbox and a Nats-Msg-Id header, acks counted by one subscription, at most ${JETSTREAM_FULL.ceilingPending.toLocaleString('en-US')} ` +
+    `unacked; a reference, not a bound (a client with a different window can exceed it).\n\n${table}\n\n` +
     `### Main-thread publish cost: JetStream mode against core mode (target: within 1.5×)\n\n` +
     `ns per tryPublish() call, batches of ${COST_BATCH.toLocaleString('en-US')} calls, flush between batches untimed, sides alternating each round; ratio = median of the per-round ratios.\n\n${cost}\n\n` +
     `### Event-loop delay while publishing (128 B, memory stream; target: nats-offload's p99 ≤ 1/5 of the nats client's)\n\n` +

@@ -181,9 +181,11 @@ export async function runThroughput(url: string, cfg: BenchConfig['throughput'],
   const runs: ThroughputRun[] = [];
   let subscriberCheck: SubscriberCheck | undefined;
   try {
-    // Warm the JIT on both threads and lap the ring (frame pages and record slots) before timing.
+    // Warm the JIT on both threads and lap the ring (frame pages and record slots) before timing;
+    // and the nats client and the raw writer too, so that no client's first timed run is its warm-up.
     await runOffload(c, new Uint8Array(16), 800_000);
-    await nc.flush();
+    await runNats(c, new Uint8Array(16), 200_000, cfg.natsFlushEvery);
+    await runRaw(c, new Uint8Array(16), 800_000);
     for (const payloadBytes of cfg.payloads) {
       const payload = new Uint8Array(payloadBytes).fill(120);
       for (let round = 0; round < cfg.rounds; round++) {
