@@ -440,7 +440,7 @@ function outageSection(o: OutageResult): string {
         'just before it was stopped may never have reached the subscriber; such losses are counted apart, in brackets.',
     '',
     `What a worker thread costs before any nats-offload code, measured the same way (own process and server, median of 3; ` +
-      `each worker still running when measured): an empty worker thread, +$mib(o.workerFloor.empty)MiB (its V8 isolate and ` +
+      `each worker still running when measured): an empty worker thread, +${mib(o.workerFloor.empty)} MiB (its V8 isolate and ` +
       `Node's environment); one holding a connection made by the \`nats\` package (connected, flushed), ` +
       `+${mib(o.workerFloor.nats)} MiB (bench/worker-floor-run.ts). The second is what nats-offload's worker is before its own ` +
       'code; the "At start" column adds the rest of the worker and piscina to it. The "buffer + 16 MiB" target must hold this ' +
