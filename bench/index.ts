@@ -181,7 +181,7 @@ async function runSuites(): Promise<void> {
   if (results.errors.length > 0) process.exitCode = 1;
 }
 
-/** The suites the versions' results hold (BENCH_SUITES may have chosen some), in words. */
+/** The suites the versions' results hold (BENCH_SUITES chooses them; JetStream reports apart), in words. */
 function suitesRun(all: readonly Results[]): string {
   const names: [keyof Results, string][] = [
     ['publishCost', 'publish cost'],
@@ -190,7 +190,8 @@ function suitesRun(all: readonly Results[]): string {
     ['outage', 'outage'],
   ];
   const run = names.filter(([key]) => all.some((r) => r[key] !== undefined)).map(([, name]) => name);
-  return run.length === names.length ? 'every suite' : `the ${run.join(', ')} suite${run.length === 1 ? '' : 's'}`;
+  const list = run.length > 1 ? `${run.slice(0, -1).join(', ')} and ${run.at(-1)}` : (run[0] ?? 'no');
+  return `the ${list} suite${run.length === 1 ? '' : 's'}`;
 }
 
 /** Runs this script under each requested Node, one after another, then writes the per-version tables. */
