@@ -3,6 +3,9 @@
 // a shuffled order each round (timed: the batch and one microtask turn; untimed: the flush, so the
 // ring starts empty); the figure per case is the median of per-round ratios B/A. Each build gets its
 // own subject strings, so neither sees strings the other has already flattened or hashed.
+// Run it twice, the second time with A and B swapped, and take the geometric mean of the two
+// ratios: on Node 22 and 26 (AMD EPYC, 2 cores) A/A runs measured the build loaded second 3-8% (once
+// 16%) slower; on Node 20 A/A gave 1.00. Swapping cancels that.
 // usage: node scripts/compare-publish-cost.mjs <url> <dist/src/index.js of A> <... of B> [labelA] [labelB]
 const [url, a, b, la = 'A', lb = 'B'] = process.argv.slice(2);
 if (url === undefined || a === undefined || b === undefined) {

@@ -5,7 +5,7 @@
  * is lapped hundreds of times.
  */
 import { describe, expect, it } from 'vitest';
-import { RingWriter } from '../../src/ring-writer.js';
+import { RingWriter, payloadCopyPaths } from '../../src/ring-writer.js';
 import { CONFIRMED_POS, SENT_POS, STATE, State, WRITE_POS, allocateRing, geometryFor, viewsOf } from '../../src/shared/layout.js';
 import { SubjectCache } from '../../src/subjects.js';
 import { RingReader } from '../../worker/ring-reader.js';
@@ -205,5 +205,29 @@ describe('ring writer and reader', () => {
     expect(writer.rejection).toBe(-1);
     expect(Atomics.load(views.control, STATE)).toBe(State.OPEN);
     expect(writer.tryWrite(prefix, new Uint8Array(900), 900)).toBe(true);
+  });
+});
+
+describe('payload copy paths (one is chosen by V8 version: BUILTIN_CALLS)', () => {
+  // Only the chosen path runs in the suite above on a given Node; both must align and copy alike.
+  it.each(Object.keys(payloadCopyPaths) as (keyof typeof payloadCopyPaths)[])('%s: reads the offset and copies every byte', (name) => {
+    const path = payloadCopyPaths[name];
+    const target = new Uint8Array(new SharedArrayBuffer(4096));
+    const source = new Uint8Array(2048);
+    for (let i = 0; i < source.length; i++) source[i] = (i * 7 + 3) & 0xff;
+    for (const [start, length, at] of [
+      [0, 128, 0],
+      [3, 1000, 11],
+      [8, 33, 4000 - 33],
+      [1021, 1024, 2048],
+    ] as const) {
+      const payload = source.subarray(start, start + length);
+      expect(path.offsetOf(payload)).toBe(start);
+      target.fill(0);
+      path.copy(target, payload, at);
+      expect(target.subarray(at, at + length)).toEqual(payload);
+      expect(target[at - 1] ?? 0).toBe(0);
+      expect(target[at + length] ?? 0).toBe(0);
+    }
   });
 });
