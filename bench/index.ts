@@ -190,8 +190,7 @@ function suitesRun(all: readonly Results[]): string {
     ['outage', 'outage'],
   ];
   const run = names.filter(([key]) => all.some((r) => r[key] !== undefined)).map(([, name]) => name);
-  const list = run.length > 1 ? `${run.slice(0, -1).join(', ')} and ${run.at(-1)}` : (run[0] ?? 'no');
-  return `the ${list} suite${run.length === 1 ? '' : 's'}`;
+  return `the ${new Intl.ListFormat('en', { type: 'conjunction' }).format(run)} suite${run.length === 1 ? '' : 's'}`;
 }
 
 /** Runs this script under each requested Node, one after another, then writes the per-version tables. */

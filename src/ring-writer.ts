@@ -51,7 +51,7 @@ const PUBLISH_EVERY = 16;
  * version chooses it, once, at load (measured beforehand, not timed at start-up, where a 2-core
  * machine's noise would decide): each call site then sees one function, which V8 inlines.
  */
-export const BUILTIN_CALLS = Number(process.versions.v8.split('.')[0]) < 12;
+const BUILTIN_CALLS = Number(process.versions.v8.split('.')[0]) < 12;
 const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as Uint8Array;
 const setBytes = typedArrayPrototype.set;
 const byteOffsetGetter = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'byteOffset')!.get as (this: Uint8Array) => number;

@@ -27,9 +27,10 @@ export async function withNewThreads<T>(create: () => Promise<T>): Promise<{ val
   return { value, tids: threadIds().filter((t) => !before.has(t)) };
 }
 
-function schedstat(tid: number): [number, number] {
+/** [ns on CPU, ns waiting for a core] of one thread of this process (`self`) or of another. */
+function schedstat(tid: number | string, pid: number | 'self' = 'self'): [number, number] {
   try {
-    const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
     return [Number(run), Number(wait)];
   } catch {
     return [Number.NaN, Number.NaN];
@@ -37,26 +38,13 @@ function schedstat(tid: number): [number, number] {
 }
 
 /**
- * Another process's CPU in ns: the sum of its threads' schedstat (ns, like ours). A thread that
- * exits between two readings takes its time with it; nats-server's Go threads live as long as it
- * does. Falls back to utime + stime from /proc/<pid>/stat (10 ms ticks) if the threads cannot be read.
+ * Another process's CPU in ns: the sum of its threads' schedstat. A thread that exits between two
+ * readings takes its time with it; nats-server's Go threads live as long as it does.
  */
 function processCpuNs(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
   try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    }
-    if (Number.isFinite(ns)) return ns;
-  } catch {
-    // fall through to the tick counts
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of proc(5), 11 and 12 counted from the state field; USER_HZ is 100.
-    return (Number(fields[11]) + Number(fields[12])) * 1e7;
+    return readdirSync(`/proc/${pid}/task`).reduce((ns, tid) => ns + schedstat(tid, pid)[0], 0);
   } catch {
     return Number.NaN;
   }
